@@ -1,0 +1,76 @@
+"""Tasks for the template repository.
+
+nox -s demo             render a project with the default answers and run its pipeline
+nox -s tests            render every choice; run the generated checks on the default project
+nox -s tests -- --full  run the generated checks on every variant (what CI runs)
+nox -s lint             lint this repository's own Python code
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+
+
+def interpreter_env() -> dict[str, str]:
+    """Make every pyenv-installed Python visible to uv, so each python_version answer resolves.
+
+    Without pyenv this is empty and uv finds (or downloads) interpreters as usual.
+    """
+    if shutil.which("pyenv") is None or "PYENV_VERSION" in os.environ:
+        return {}
+    versions = subprocess.run(
+        ["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return {"PYENV_VERSION": ":".join(versions)} if versions else {}
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the template's test suite (pass --full to check every variant end to end)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", *session.posargs, env=interpreter_env())
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lint and format-check this repository's Python code (the template is checked by tests)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Render a project with the defaults into build/demo, set it up and run its pipeline."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    destination = Path(session.posargs[0] if session.posargs else ROOT / "build" / "demo")
+    if destination.exists():
+        shutil.rmtree(destination)
+    session.run(
+        "copier",
+        "copy",
+        "--defaults",
+        "--quiet",
+        "--vcs-ref",
+        "HEAD",
+        str(ROOT),
+        str(destination),
+    )
+    env = {**interpreter_env(), "VIRTUAL_ENV": None, "DVC_NO_ANALYTICS": "1"}
+    with session.chdir(destination):
+        session.run("git", "init", "--quiet", "-b", "main", external=True)
+        session.run("uv", "lock", "--quiet", external=True, env=env)
+        session.run("uv", "sync", "--locked", "--quiet", external=True, env=env)
+        session.run("uv", "run", "--locked", "nox", "-s", "pipeline", external=True, env=env)
+    session.log(f"Project ready in {destination}; see its README.md for what to do next.")

@@ -1,0 +1,1 @@
+"""Machine-learning pipeline: prepare, validate, train and evaluate a classifier."""

@@ -1,0 +1,74 @@
+"""The test matrix, derived from copier.yml so that every choice of every question is rendered.
+
+Choice questions are rotated together (variant i takes choice i of each question, wrapping
+around), which covers every value in as many variants as the longest choice list. Two more
+variants cover the defaults and free-text answers at their longest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COPIER_YML = Path(__file__).resolve().parents[1] / "copier.yml"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named set of answers; unanswered questions take their defaults."""
+
+    name: str
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+def questions() -> dict[str, dict[str, Any]]:
+    """The questions a user is asked (settings and computed values left out)."""
+    spec = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
+    return {
+        name: body
+        for name, body in spec.items()
+        if not name.startswith("_") and isinstance(body, dict) and body.get("when") is not False
+    }
+
+
+def choice_values(question: dict[str, Any]) -> list[Any]:
+    """The values a choice question accepts (labels dropped)."""
+    choices = question.get("choices") or []
+    return list(choices.values()) if isinstance(choices, dict) else list(choices)
+
+
+def choice_questions() -> dict[str, list[Any]]:
+    return {name: choice_values(body) for name, body in questions().items() if "choices" in body}
+
+
+def variants() -> list[Variant]:
+    """Every variant the suite renders: defaults, the rotation, and long answers."""
+    choices = choice_questions()
+    width = max(len(values) for values in choices.values())
+    rotation = []
+    for index in range(width):
+        answers = {name: values[index % len(values)] for name, values in choices.items()}
+        label = "-".join(str(value) for value in answers.values())
+        rotation.append(Variant(f"rotation{index}-{label}", answers))
+    longest = Variant(
+        "long-answers",
+        {
+            "project_name": "Very Long Project Name For Checking Line Lengths",
+            "package_name": "a_package_name_of_forty_characters_long0",
+            "organization": "a-very-long-organisation/with-a-subgroup",
+        },
+    )
+    return [Variant("defaults"), *rotation, longest]
+
+
+def covered_values() -> dict[str, set[Any]]:
+    """Which values of each choice question some variant renders (defaults included)."""
+    defaults = {name: body.get("default") for name, body in questions().items()}
+    covered: dict[str, set[Any]] = {name: set() for name in choice_questions()}
+    for variant in variants():
+        for name in covered:
+            covered[name].add(variant.answers.get(name, defaults[name]))
+    return covered

@@ -1,0 +1,118 @@
+"""Set generated projects up as their README says and run their own checks.
+
+By default only the project with the default answers is checked end to end; `--full`
+checks every variant of the matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import render, run, setup_project
+
+pytestmark = pytest.mark.project
+
+
+def stages_run(output: str) -> list[str]:
+    """Names of the stages `dvc repro` ran (not skipped), in order."""
+    return re.findall(r"Running stage '([^']+)'", output)
+
+
+def test_lint_is_clean(project: Path) -> None:
+    run(["uv", "run", "--locked", "nox", "-s", "lint"], project)
+
+
+def test_own_tests_pass(project: Path) -> None:
+    result = run(["uv", "run", "--locked", "nox", "-s", "tests"], project)
+    assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
+    assert " failed" not in result.stdout
+
+
+def test_pipeline_reproduces_and_passes_the_gate(project: Path) -> None:
+    result = run(["uv", "run", "--locked", "nox", "-s", "pipeline"], project)
+    assert stages_run(result.stdout) == ["prepare", "validate", "train", "evaluate"]
+    assert "quality gate passed" in result.stdout
+    metrics = json.loads((project / "metrics.json").read_text())
+    gate = yaml.safe_load((project / "params.yaml").read_text())["gate"]
+    assert metrics[gate["metric"]] >= gate["threshold"]
+    for image in ("roc", "precision_recall", "confusion_matrix", "importance"):
+        assert (project / "plots/images" / f"{image}.png").stat().st_size > 5_000
+
+    again = run(["uv", "run", "--locked", "dvc", "repro"], project)
+    assert stages_run(again.stdout) == []
+    assert "Data and pipelines are up to date" in again.stdout
+
+
+def test_formatter_leaves_the_project_unchanged(project: Path) -> None:
+    run(["uv", "run", "--locked", "ruff", "format", "."], project)
+    run(["uv", "run", "--locked", "ruff", "check", "--fix", "."], project)
+    changed = run(["git", "status", "--porcelain", "--", "*.py"], project).stdout
+    assert changed == ""
+
+
+@pytest.fixture(scope="module")
+def story_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A default project whose pipeline has run once and been committed."""
+    project = render(template_repo, tmp_path_factory.mktemp("story") / "project", {})
+    setup_project(project)
+    run(["uv", "run", "--locked", "dvc", "repro"], project)
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", "First pipeline run"], project)
+    return project
+
+
+def edit_params(project: Path, old: str, new: str) -> None:
+    params = project / "params.yaml"
+    text = params.read_text()
+    assert old in text
+    params.write_text(text.replace(old, new))
+
+
+def test_training_parameter_reruns_only_dependent_stages(story_project: Path) -> None:
+    edit_params(story_project, "n_estimators: 200", "n_estimators: 50")
+    try:
+        result = run(["uv", "run", "--locked", "dvc", "repro"], story_project)
+        assert stages_run(result.stdout) == ["train", "evaluate"]
+    finally:
+        run(["git", "checkout", "--", "."], story_project)
+        run(["uv", "run", "--locked", "dvc", "checkout", "--quiet"], story_project)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "column", "rule"),
+    [
+        ("drop", "mean_area", "required"),
+        ("out_of_range", "worst_radius", "max 73"),
+    ],
+)
+def test_broken_raw_data_stops_at_validation(
+    story_project: Path, breakage: str, column: str, rule: str
+) -> None:
+    raw = story_project / "data/raw/dataset.csv"
+    lines = raw.read_text().splitlines()
+    header = lines[0].split(",")
+    index = header.index(column)
+    rows = [line.split(",") for line in lines[1:]]
+    if breakage == "drop":
+        rows = [row[:index] + row[index + 1 :] for row in rows]
+        del header[index]
+    else:
+        rows[10][index] = "9999"
+    source = story_project / "data/external/broken.csv"
+    source.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n")
+    edit_params(story_project, "source: sklearn:breast_cancer", "source: data/external/broken.csv")
+    try:
+        result = run(["uv", "run", "--locked", "dvc", "repro"], story_project, check=False)
+        assert result.returncode != 0
+        assert stages_run(result.stdout) == ["prepare", "validate"]
+        assert f"column '{column}' breaks rule '{rule}'" in result.stdout + result.stderr
+        assert "failed to reproduce 'validate'" in result.stdout + result.stderr
+    finally:
+        source.unlink()
+        run(["git", "checkout", "--", "."], story_project)
+        run(["uv", "run", "--locked", "dvc", "checkout", "--quiet", "--force"], story_project)

@@ -1,0 +1,161 @@
+"""Render every variant and check the output without installing anything."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import read_answers, render
+from .matrix import Variant, choice_questions, covered_values, questions
+
+MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "train")
+MODULES += ("validate",)
+TESTS = ("conftest", "test_evaluate", "test_gate", "test_model_io", "test_pipeline")
+TESTS += ("test_prepare", "test_train", "test_validate")
+COMMON_FILES = {
+    ".copier-answers.yml",
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
+    ".gitignore",
+    ".python-version",
+    "README.md",
+    "data/external/README.md",
+    "dvc.yaml",
+    "noxfile.py",
+    "params.yaml",
+    "pyproject.toml",
+    "schema.yaml",
+}
+# Jinja left in output; GitHub's own `${{ ... }}` expressions are allowed.
+LEFTOVER_JINJA = re.compile(r"\{%|%\}|\{#|#\}|(?<!\$)\{\{")
+
+
+def expected_files(answers: dict[str, Any]) -> set[str]:
+    """The exact file tree a project with these answers must have."""
+    package = answers["package_name"]
+    files = set(COMMON_FILES)
+    files |= {f"src/{package}/{module}.py" for module in MODULES}
+    files |= {f"tests/{name}.py" for name in TESTS}
+    if answers["license"] != "Proprietary":
+        files.add("LICENSE")
+    if answers["ci_provider"] in ("github", "both"):
+        files.add(".github/workflows/ci.yml")
+    if answers["ci_provider"] in ("gitlab", "both"):
+        files.add(".gitlab-ci.yml")
+    return files
+
+
+def tree(project: Path) -> set[str]:
+    return {path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()}
+
+
+def test_every_choice_value_is_rendered() -> None:
+    covered = covered_values()
+    for name, values in choice_questions().items():
+        assert covered[name] == set(values), f"{name}: some choices are never rendered"
+
+
+def test_every_question_helps_the_user() -> None:
+    for name, body in questions().items():
+        assert body.get("help"), f"{name} has no help text"
+        assert "default" in body, f"{name} has no default, so --defaults would fail"
+        if body.get("type", "str") == "str" and "choices" not in body:
+            assert "validator" in body, f"free-text question {name} has no validator"
+
+
+def test_file_tree_is_exact(variant: Variant, rendered: Path) -> None:
+    assert tree(rendered) == expected_files(read_answers(rendered))
+
+
+def test_answers_are_recorded(variant: Variant, rendered: Path) -> None:
+    answers = read_answers(rendered)
+    for name, value in variant.answers.items():
+        assert answers[name] == value
+    assert answers["_src_path"].startswith("/"), "an update needs an absolute template path"
+    assert answers["_commit"]
+
+
+def test_no_leftover_jinja(variant: Variant, rendered: Path) -> None:
+    leftovers = []
+    for path in sorted(rendered.rglob("*")):
+        if path.is_file():
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if LEFTOVER_JINJA.search(line):
+                    leftovers.append(f"{path.relative_to(rendered)}:{number}: {line.strip()}")
+    assert leftovers == []
+
+
+def test_data_files_parse(variant: Variant, rendered: Path) -> None:
+    for path in rendered.rglob("*"):
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if path.suffix in (".yml", ".yaml"):
+            assert yaml.safe_load(text) is not None, path
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+    configparser.ConfigParser().read_string((rendered / ".dvc/config").read_text())
+
+
+def test_python_compiles(variant: Variant, rendered: Path) -> None:
+    for path in rendered.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_pyproject_follows_the_answers(variant: Variant, rendered: Path) -> None:
+    answers = read_answers(rendered)
+    pyproject = tomllib.loads((rendered / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    assert project["name"] == answers["package_name"].replace("_", "-")
+    assert project["description"] == answers["description"]
+    author = {"name": answers["author_name"], "email": answers["author_email"]}
+    assert project["authors"] == [author]
+    assert project["requires-python"] == f">={answers['python_version']}"
+    assert pyproject["tool"]["uv"]["build-backend"]["module-name"] == answers["package_name"]
+    dvc = next(dep for dep in pyproject["dependency-groups"]["dev"] if str(dep).startswith("dvc"))
+    extra = {"local": "", "s3": "[s3]", "gcs": "[gs]", "azure": "[azure]", "ssh": "[ssh]"}
+    assert dvc == f"dvc{extra[answers['dvc_remote']]}>=3.60"
+    assert (rendered / ".python-version").read_text() == f"{answers['python_version']}\n"
+
+
+def test_dvc_remote_follows_the_answers(variant: Variant, rendered: Path) -> None:
+    answers = read_answers(rendered)
+    config = configparser.ConfigParser()
+    config.read_string((rendered / ".dvc/config").read_text())
+    assert config["core"]["remote"] == "storage"
+    assert config["'remote \"storage\"'"]["url"] == answers["dvc_remote_url"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_name": "9 lives"}, "must start with a letter"),
+        ({"project_name": "name\nsecond: line"}, "must start with a letter"),
+        ({"package_name": "Bad-Name"}, "lowercase letters, digits and '_'"),
+        ({"package_name": "tests"}, "clashes with a folder or library"),
+        ({"description": 'quote " inside'}, "without surrounding spaces, control characters"),
+        ({"description": "line\nbreak"}, "one line of 1 to 200 characters"),
+        ({"description": "x" * 201}, "one line of 1 to 200 characters"),
+        ({"author_name": "$(whoami)"}, "The author name must be 1 to 100 characters"),
+        ({"author_email": "not-an-address"}, "must look like name@example.com"),
+        ({"organization": "../escape"}, "The organisation must be letters"),
+        ({"dvc_remote": "s3", "dvc_remote_url": "/data/store"}, "must start with s3://"),
+        ({"dvc_remote_url": "/tmp/x/../../etc"}, "no '..' and no credentials"),
+        ({"dvc_remote": "ssh", "dvc_remote_url": "ssh://user@host/p"}, "no credentials"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_bad_answers_are_refused_with_a_message(
+    answers: dict[str, str], message: str, template_repo: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render(template_repo, tmp_path / "project", answers)
+    assert not (tmp_path / "project").exists() or not any((tmp_path / "project").iterdir())
