@@ -25,13 +25,17 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 def interpreter_env() -> dict[str, str]:
     """Make every pyenv-installed Python visible to uv, so each python_version answer resolves.
 
-    Without pyenv this is empty and uv finds (or downloads) interpreters as usual.
+    pyenv's shims answer only for the selected versions; selecting all of them (the current
+    one first) lets uv find 3.11, 3.12 and 3.13 side by side. Without pyenv this is empty and
+    uv finds (or downloads) interpreters as usual.
     """
-    if shutil.which("pyenv") is None or "PYENV_VERSION" in os.environ:
+    if shutil.which("pyenv") is None:
         return {}
-    versions = subprocess.run(
+    installed = subprocess.run(
         ["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False
     ).stdout.split()
+    current = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
+    versions = current + [v for v in installed if v not in current]
     return {"PYENV_VERSION": ":".join(versions)} if versions else {}
 
 
