@@ -4,6 +4,9 @@ nox -s demo             render a project with the default answers and run its pi
 nox -s tests            render every choice; run the generated checks on the default project
 nox -s tests -- --full  run the generated checks on every variant (what CI runs)
 nox -s lint             lint this repository's own Python code
+nox -s bench            /predict latency and throughput of the generated model service
+nox -s docs             build the documentation site into build/site (fails on any warning)
+nox -s docs-serve       serve the documentation site locally, rebuilt on every change
 """
 
 from __future__ import annotations
@@ -78,3 +81,25 @@ def demo(session: nox.Session) -> None:
         session.run("uv", "sync", "--locked", "--quiet", external=True, env=env)
         session.run("uv", "run", "--locked", "nox", "-s", "pipeline", external=True, env=env)
     session.log(f"Project ready in {destination}; see its README.md for what to do next.")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Measure the generated service's /predict latency and throughput (not a test)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    env = {**interpreter_env(), "VIRTUAL_ENV": None, "DVC_NO_ANALYTICS": "1"}
+    session.run("python", "bench/predict_latency.py", *session.posargs, env=env)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into build/site; any warning or broken link fails it."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "build" / "site"))
+
+
+@nox.session(name="docs-serve")
+def docs_serve(session: nox.Session) -> None:
+    """Serve the documentation site at http://127.0.0.1:8000, rebuilt on every change."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("mkdocs", "serve", *session.posargs)

@@ -1,7 +1,8 @@
 """The test matrix, derived from copier.yml so that every choice of every question is rendered.
 
 Choice questions are rotated together (variant i takes choice i of each question, wrapping
-around), which covers every value in as many variants as the longest choice list. Two more
+around), which covers every value in as many variants as the longest choice list. A yes/no
+question counts as a choice between true and false. Two more
 variants cover the defaults and free-text answers at their longest.
 """
 
@@ -35,13 +36,26 @@ def questions() -> dict[str, dict[str, Any]]:
 
 
 def choice_values(question: dict[str, Any]) -> list[Any]:
-    """The values a choice question accepts (labels dropped)."""
+    """The values a choice question accepts (labels dropped); a bool accepts true and false."""
+    if question.get("type") == "bool":
+        return [True, False]
     choices = question.get("choices") or []
     return list(choices.values()) if isinstance(choices, dict) else list(choices)
 
 
 def choice_questions() -> dict[str, list[Any]]:
-    return {name: choice_values(body) for name, body in questions().items() if "choices" in body}
+    return {
+        name: choice_values(body)
+        for name, body in questions().items()
+        if "choices" in body or body.get("type") == "bool"
+    }
+
+
+def label(name: str, value: Any) -> str:
+    """How a value reads in a variant's id: a bool as its question's name, or no-name."""
+    if isinstance(value, bool):
+        return name if value else f"no-{name}"
+    return str(value)
 
 
 def variants() -> list[Variant]:
@@ -51,8 +65,8 @@ def variants() -> list[Variant]:
     rotation = []
     for index in range(width):
         answers = {name: values[index % len(values)] for name, values in choices.items()}
-        label = "-".join(str(value) for value in answers.values())
-        rotation.append(Variant(f"rotation{index}-{label}", answers))
+        name = "-".join(label(question, value) for question, value in answers.items())
+        rotation.append(Variant(f"rotation{index}-{name}", answers))
     longest = Variant(
         "long-answers",
         {

@@ -116,3 +116,63 @@ def test_broken_raw_data_stops_at_validation(
         source.unlink()
         run(["git", "checkout", "--", "."], story_project)
         run(["uv", "run", "--locked", "dvc", "checkout", "--quiet", "--force"], story_project)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG header, checking the signature on the way."""
+    content = path.read_bytes()
+    assert content.startswith(PNG_SIGNATURE), f"{path.name} is not a PNG file"
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+
+
+def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -> None:
+    run(["git", "checkout", "--quiet", "-b", "fewer-trees"], story_project)
+    try:
+        edit_params(story_project, "n_estimators: 200", "n_estimators: 5")
+        run(["uv", "run", "--locked", "dvc", "repro"], story_project)
+        run(["uv", "run", "--locked", "nox", "-s", "report", "--", "main"], story_project)
+        report_dir = story_project / "reports/pr"
+        report = (report_dir / "report.md").read_text()
+
+        assert report.startswith("<!-- ml-report: pipeline metrics -->")
+        assert "### Quality gate" in report
+        assert re.search(r"Threshold: `roc_auc` = [\d.]+ against a minimum of 0\.95", report)
+        assert re.search(r"Against the base: `roc_auc` changed by [-+][\d.]+", report)
+        header = re.search(r"\| Path +\| Metric +\| main +\| workspace +\| Change +\|", report)
+        assert header, "the metrics table has base, head and change columns"
+        deltas = re.findall(
+            r"\| metrics\.json \| (\w+) +\| ([\d.]+) +\| ([\d.]+) +\| (\S+) ", report
+        )
+        assert {name for name, *_ in deltas} >= {"accuracy", "roc_auc", "f1"}
+        assert any(float(change) != 0 for *_, change in deltas), "a change shows a delta"
+        assert re.search(
+            r"\| params\.yaml \| train\.random_forest\.n_estimators +\| 200 +\| 5 ", report
+        )
+
+        images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)
+        assert len(images) >= 2
+        for image in images:
+            width, height = png_size(report_dir / image)
+            assert width >= 300 and height >= 300
+            assert (report_dir / image).stat().st_size > 5_000
+        for row in ("| Python |", "| OS |", "| CPU |", "| GPU |", "| Packages |", "| Commit |"):
+            assert row in report
+        assert re.search(r"\| Data \| `data/raw/dataset\.csv` md5 `[0-9a-f]{32}`", report)
+    finally:
+        run(["git", "checkout", "--quiet", "--force", "main"], story_project)
+        run(["uv", "run", "--locked", "dvc", "checkout", "--quiet", "--force"], story_project)
+
+
+def test_report_on_a_base_without_metrics_says_so(story_project: Path) -> None:
+    first_commit = run(["git", "rev-list", "--max-parents=0", "HEAD"], story_project).stdout
+    result = run(
+        ["uv", "run", "--locked", "nox", "-s", "report", "--", first_commit.strip()],
+        story_project,
+    )
+    assert result.returncode == 0
+    report = (story_project / "reports/pr/report.md").read_text()
+    assert "has no metrics yet" in report
+    assert "Against the base: not compared" in report

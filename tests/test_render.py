@@ -15,12 +15,16 @@ import yaml
 from .conftest import read_answers, render
 from .matrix import Variant, choice_questions, covered_values, questions
 
-MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "train")
-MODULES += ("validate",)
-TESTS = ("conftest", "test_evaluate", "test_gate", "test_model_io", "test_pipeline")
-TESTS += ("test_prepare", "test_train", "test_validate")
+MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "publish")
+MODULES += ("report", "train", "validate")
+TESTS = ("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io")
+TESTS += ("test_pipeline", "test_prepare", "test_publish", "test_train", "test_validate")
 COMMON_FILES = {
     ".copier-answers.yml",
+    ".pre-commit-config.yaml",
+    ".secrets.baseline",
+    "CODEOWNERS",
+    "SECURITY.md",
     ".dvc/.gitignore",
     ".dvc/config",
     ".dvcignore",
@@ -33,6 +37,19 @@ COMMON_FILES = {
     "params.yaml",
     "pyproject.toml",
     "schema.yaml",
+}
+DEPLOY_FILES = {
+    "deploy/base/autoscaler.yaml",
+    "deploy/base/deployment.yaml",
+    "deploy/base/disruption-budget.yaml",
+    "deploy/base/kustomization.yaml",
+    "deploy/base/service.yaml",
+    "deploy/deploy.sh",
+    "deploy/kube-access.sh",
+    "deploy/overlays/production/kustomization.yaml",
+    "deploy/overlays/staging/kustomization.yaml",
+    "deploy/smoke.py",
+    "deploy/smoke.sh",
 }
 # Jinja left in output; GitHub's own `${{ ... }}` expressions are allowed.
 LEFTOVER_JINJA = re.compile(r"\{%|%\}|\{#|#\}|(?<!\$)\{\{")
@@ -47,9 +64,19 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     if answers["license"] != "Proprietary":
         files.add("LICENSE")
     if answers["ci_provider"] in ("github", "both"):
-        files.add(".github/workflows/ci.yml")
+        files |= {".github/dependabot.yml", ".github/workflows/ci.yml"}
+        files.add(".github/workflows/codeql.yml")
+        files.add(".github/workflows/report.yml")
+        if answers["serve_api"]:
+            files.add(".github/workflows/deploy.yml")
     if answers["ci_provider"] in ("gitlab", "both"):
-        files.add(".gitlab-ci.yml")
+        files |= {".gitlab-ci.yml", "renovate.json"}
+    if answers["serve_api"]:
+        files |= DEPLOY_FILES
+        files |= {"Dockerfile", ".dockerignore", f"src/{package}/serve.py", "tests/test_serve.py"}
+    if answers["binder"]:
+        files |= {"binder/postBuild", "binder/requirements.txt", "binder/runtime.txt"}
+        files |= {"notebooks/explore.ipynb", "tests/test_notebooks.py"}
     return files
 
 

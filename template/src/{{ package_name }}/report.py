@@ -1,0 +1,252 @@
+"""Pull/merge-request report: how the model changed against the base branch.
+
+Reads:  metrics.json, params.yaml, plots/data/*.csv and dvc.lock in the workspace, and the
+        same files at the base revision (through git and DVC's own diffs).
+Writes: reports/pr/report.md and the PNG images it shows (reports/pr/*.png).
+Always exits 0 once the report is written: the verdict is in the report, and the quality
+gate itself is enforced by the pipeline (`nox -s pipeline`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import figures
+from .config import METRICS_FILE, PARAMS_FILE, PLOT_DATA_DIR, RAW_DATA, load_params
+
+REPORT_DIR = Path("reports/pr")
+MARKER = "<!-- ml-report: pipeline metrics -->"
+PACKAGES = ("scikit-learn", "pandas", "numpy", "skops", "dvc")
+
+
+def tool(*command: str) -> subprocess.CompletedProcess[str]:
+    """Run a local tool (git, DVC, nvidia-smi); the commands are fixed by this module."""
+    executable = shutil.which(command[0]) or command[0]
+    return subprocess.run(  # noqa: S603  # nosec B603
+        [executable, *command[1:]], capture_output=True, text=True, check=False
+    )
+
+
+def git(*args: str) -> subprocess.CompletedProcess[str]:
+    return tool("git", *args)
+
+
+def dvc(*args: str) -> str:
+    """Run a DVC command and return its output; failing loudly with DVC's own message."""
+    result = tool(sys.executable, "-m", "dvc", *args)
+    if result.returncode != 0:
+        msg = f"`dvc {' '.join(args)}` failed: {result.stderr.strip()}"
+        raise RuntimeError(msg)
+    return result.stdout.strip()
+
+
+def at_revision(revision: str, path: Path) -> str | None:
+    """The text of ``path`` at ``revision``, or None when it does not exist there."""
+    result = git("show", f"{revision}:{path.as_posix()}")
+    return result.stdout if result.returncode == 0 else None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The gate's verdict: the threshold, and the change against the base."""
+
+    metric: str
+    value: float
+    threshold: float
+    base: float | None
+    tolerance: float
+
+    @property
+    def meets_threshold(self) -> bool:
+        return self.value >= self.threshold
+
+    @property
+    def within_tolerance(self) -> bool:
+        return self.base is None or self.value >= self.base - self.tolerance
+
+    @property
+    def passed(self) -> bool:
+        return self.meets_threshold and self.within_tolerance
+
+    def lines(self) -> list[str]:
+        mark = {True: "pass", False: "FAIL"}
+        rows = [
+            f"- Threshold: `{self.metric}` = {self.value} against a minimum of "
+            f"{self.threshold}: **{mark[self.meets_threshold]}**"
+        ]
+        if self.base is None:
+            rows.append("- Against the base: not compared, the base has no metrics yet")
+        else:
+            change = round(self.value - self.base, 4)
+            rows.append(
+                f"- Against the base: `{self.metric}` changed by {change:+} (base {self.base}, "
+                f"allowed drop {self.tolerance}): **{mark[self.within_tolerance]}**"
+            )
+        return rows
+
+
+def gate_result(scores: dict[str, float], base: dict[str, float] | None, gate: dict) -> GateResult:
+    metric = gate["metric"]
+    base_value = None if base is None or metric not in base else float(base[metric])
+    return GateResult(
+        metric=metric,
+        value=float(scores[metric]),
+        threshold=float(gate["threshold"]),
+        base=base_value,
+        tolerance=float(gate.get("tolerance", 0.0)),
+    )
+
+
+def data_version(lock_text: str | None) -> str:
+    """The md5 that dvc.lock records for the raw data, or a note when there is none."""
+    if not lock_text:
+        return "no dvc.lock yet"
+    lock = yaml.safe_load(lock_text) or {}
+    for stage in lock.get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if out.get("path") == RAW_DATA.as_posix():
+                return f"`{RAW_DATA.as_posix()}` md5 `{out.get('md5', '?')}` (from dvc.lock)"
+    return f"`{RAW_DATA.as_posix()}` is not in dvc.lock"
+
+
+def cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def gpu_name() -> str:
+    if shutil.which("nvidia-smi") is None:
+        return "none detected"
+    result = tool("nvidia-smi", "--query-gpu=name", "--format=csv,noheader")
+    names = ", ".join(result.stdout.split("\n")).strip(", ")
+    return names if result.returncode == 0 and names else "none detected"
+
+
+def environment(lock_text: str | None) -> list[str]:
+    """A short table describing where and with what the report was computed."""
+    versions = []
+    for package in PACKAGES:
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    sha = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    rows = {
+        "Python": platform.python_version(),
+        "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "CPU": f"{cpu_name()}, {os.cpu_count()} logical cores",
+        "GPU": gpu_name(),
+        "Packages": ", ".join(versions),
+        "Commit": f"`{sha}`",
+        "Data": data_version(lock_text),
+    }
+    return ["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows.items())]
+
+
+def read_plot(text: str | None) -> pd.DataFrame | None:
+    return None if text is None else pd.read_csv(io.StringIO(text))
+
+
+def draw(base: str, directory: Path) -> list[Path]:
+    """Plots of head against base where the base has plot data, head alone otherwise."""
+    images = []
+    curves = {
+        "roc": ("fpr", "tpr", "ROC curve", True),
+        "precision_recall": ("recall", "precision", "Precision-recall curve", False),
+    }
+    for name, (x, y, title, diagonal) in curves.items():
+        path = PLOT_DATA_DIR / f"{name}.csv"
+        series = {}
+        base_table = read_plot(at_revision(base, path))
+        if base_table is not None:
+            series["base"] = base_table
+        series["head"] = pd.read_csv(path)
+        images.append(figures.curve(series, x, y, title, directory / f"{name}.png", diagonal))
+    predictions = PLOT_DATA_DIR / "predictions.csv"
+    base_predictions = read_plot(at_revision(base, predictions))
+    if base_predictions is not None:
+        images.append(
+            figures.confusion(
+                base_predictions, "Confusion matrix (base)", directory / "cm_base.png"
+            )
+        )
+    images.append(
+        figures.confusion(
+            pd.read_csv(predictions), "Confusion matrix (head)", directory / "cm_head.png"
+        )
+    )
+    return images
+
+
+def build(base: str, directory: Path = REPORT_DIR) -> Path:
+    """Write the report and its images into ``directory``; return the report's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.png"):
+        old.unlink()
+    params = load_params(PARAMS_FILE)
+    scores = json.loads(METRICS_FILE.read_text(encoding="utf-8"))
+    base_metrics_text = at_revision(base, METRICS_FILE)
+    base_scores = json.loads(base_metrics_text) if base_metrics_text else None
+    base_sha = git("rev-parse", "--short", base).stdout.strip() or base
+    verdict = gate_result(scores, base_scores, params["gate"])
+    images = draw(base, directory)
+
+    lines = [MARKER, f"## Model report: {'passed' if verdict.passed else 'FAILED'}", ""]
+    lines += [f"Compared with `{base}` (`{base_sha}`).", "", "### Quality gate", ""]
+    lines += verdict.lines()
+    lines += ["", "### Metrics", ""]
+    if base_scores is None:
+        lines += [
+            f"The base `{base}` has no metrics yet (this may be the first report), so only "
+            "this branch's values are shown.",
+            "",
+        ]
+    lines.append(dvc("metrics", "diff", base, "--all", "--md", "--precision", "4"))
+    params_diff = dvc("params", "diff", base, "--md")
+    lines += ["", "### Parameters changed", ""]
+    lines.append(params_diff if params_diff else "No parameter changed.")
+    lines += ["", "### Plots", ""]
+    lines += [f"![{image.stem}]({image.name})" for image in images]
+    lines += ["", "### Environment", ""]
+    lines += environment(Path("dvc.lock").read_text() if Path("dvc.lock").is_file() else None)
+    report = directory / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="main", help="base branch or revision to compare with")
+    parser.add_argument("--output", type=Path, default=REPORT_DIR)
+    args = parser.parse_args(argv)
+    if git("rev-parse", "--verify", "--quiet", args.base + "^{commit}").returncode != 0:
+        print(f"report: base revision {args.base!r} not found (fetch it first)", file=sys.stderr)
+        return 1
+    try:
+        report = build(args.base, args.output)
+    except RuntimeError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 1
+    print(f"report: written to {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,228 @@
+"""Static checks of the generated CI/CD: schemas, zizmor, pinning, permissions, parity.
+
+The workflows name public actions and images, so they run for real only on users' CI;
+here they are validated offline against the platforms' schemas and security rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import read_answers
+from .matrix import Variant
+
+# The nox sessions that tests/test_project.py and tests/test_storage.py run end to end in the
+# generated project, and those that need the network, whose checks tests/test_security.py runs
+# tool by tool instead.
+SESSIONS_RUN_BY_TESTS = {"lint", "tests", "pipeline", "report", "data-pull", "data-push"}
+SESSIONS_CHECKED_OFFLINE = {"security"}
+# Platform scanners with no job in the other platform's file (GitLab includes its own).
+PLATFORM_SCANNERS = {"codeql"}
+PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+GITLAB_KEYWORDS = {
+    "default", "include", "stages", "variables", "workflow", "image", "services", "cache",
+    "before_script", "after_script", "spec",
+}  # fmt: skip
+
+
+def tool(name: str) -> str:
+    """A command-line tool installed next to the test interpreter."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is not installed (it is in the test dependency group)"
+    return found
+
+
+def check(command: list[str], cwd: Path) -> str:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def github_workflows(project: Path) -> dict[str, dict[str, Any]]:
+    workflows = sorted((project / ".github/workflows").glob("*.yml"))
+    return {path.name: yaml.safe_load(path.read_text()) for path in workflows}
+
+
+def gitlab_jobs(project: Path) -> dict[str, dict[str, Any]]:
+    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    return {
+        name: body
+        for name, body in config.items()
+        if name not in GITLAB_KEYWORDS and not name.startswith(".") and isinstance(body, dict)
+    }
+
+
+def uses_github(answers: dict[str, Any]) -> bool:
+    return answers["ci_provider"] in ("github", "both")
+
+
+def uses_gitlab(answers: dict[str, Any]) -> bool:
+    return answers["ci_provider"] in ("gitlab", "both")
+
+
+def test_ci_files_match_their_schemas(variant: Variant, rendered: Path) -> None:
+    answers = read_answers(rendered)
+    schema_checks = []
+    if uses_github(answers):
+        workflows = [str(p) for p in sorted((rendered / ".github/workflows").glob("*.yml"))]
+        schema_checks.append(("vendor.github-workflows", workflows))
+        schema_checks.append(("vendor.dependabot", [str(rendered / ".github/dependabot.yml")]))
+    if uses_gitlab(answers):
+        schema_checks.append(("vendor.gitlab-ci", [str(rendered / ".gitlab-ci.yml")]))
+        schema_checks.append(("vendor.renovate", [str(rendered / "renovate.json")]))
+    for schema, files in schema_checks:
+        check([tool("check-jsonschema"), "--builtin-schema", schema, *files], rendered)
+
+
+def test_zizmor_finds_nothing(variant: Variant, rendered: Path) -> None:
+    if not uses_github(read_answers(rendered)):
+        pytest.skip("no GitHub workflows in this variant")
+    output = check([tool("zizmor"), "--offline", "--no-progress", ".github/"], rendered)
+    assert "No findings to report" in output, output
+
+
+def test_actions_are_pinned_by_commit_with_a_version_comment(
+    variant: Variant, rendered: Path
+) -> None:
+    if not uses_github(read_answers(rendered)):
+        pytest.skip("no GitHub workflows in this variant")
+    for path in sorted((rendered / ".github/workflows").glob("*.yml")):
+        for line in path.read_text().splitlines():
+            if match := re.match(r"\s*(?:- )?uses: (\S+)(.*)", line):
+                action, comment = match.groups()
+                assert PINNED_ACTION.match(action), f"{path.name}: {action} is not SHA-pinned"
+                assert re.fullmatch(r" # v\d+(\.\d+)*", comment), f"{path.name}: {line.strip()}"
+
+
+def test_github_permissions_are_least_privilege(variant: Variant, rendered: Path) -> None:
+    if not uses_github(read_answers(rendered)):
+        pytest.skip("no GitHub workflows in this variant")
+    for name, workflow in github_workflows(rendered).items():
+        assert workflow["permissions"] == {}, f"{name}: top-level permissions must be {{}}"
+        for job_name, job in workflow["jobs"].items():
+            scopes = job.get("permissions")
+            assert isinstance(scopes, dict), f"{name}/{job_name} must declare its permissions"
+            assert "write-all" not in str(scopes)
+            writes = {scope for scope, level in scopes.items() if level == "write"}
+            if job_name in ("lint", "tests", "pipeline"):
+                # The pipeline job may ask for an OIDC token to sign in to the DVC remote.
+                allowed = {"id-token"} if job_name == "pipeline" else set()
+                assert writes <= allowed, f"{name}/{job_name} runs untrusted code: read only"
+            for step in job["steps"]:
+                if str(step.get("uses", "")).startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+                assert "${{" not in str(step.get("run", "")), (
+                    f"{name}/{job_name}: expression in run"
+                )
+            assert "timeout-minutes" in job, f"{name}/{job_name} has no timeout"
+
+
+def test_gitlab_jobs_have_timeouts_and_skip_secrets_for_forks(
+    variant: Variant, rendered: Path
+) -> None:
+    if not uses_gitlab(read_answers(rendered)):
+        pytest.skip("no GitLab CI in this variant")
+    config = yaml.safe_load((rendered / ".gitlab-ci.yml").read_text())
+    assert {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'} in config["workflow"]["rules"]
+    for name, job in gitlab_jobs(rendered).items():
+        merged = copy.deepcopy(config.get(job.get("extends", ""), {})) | job
+        assert "timeout" in merged, f"{name} has no timeout"
+    publish_rules = gitlab_jobs(rendered)["publish"]["rules"]
+    assert all(
+        "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID" in r["if"] for r in publish_rules
+    )
+
+
+def ci_sessions(project: Path) -> set[str]:
+    """Every nox session that a CI file of the project runs."""
+    texts = [path.read_text() for path in project.glob(".github/workflows/*.yml")]
+    if (project / ".gitlab-ci.yml").is_file():
+        texts.append((project / ".gitlab-ci.yml").read_text())
+    return {name for text in texts for name in re.findall(r"nox -s ([\w-]+)", text)}
+
+
+def noxfile_sessions(project: Path) -> set[str]:
+    """Session names: the decorator's `name=` when it has one, else the function's name."""
+    text = (project / "noxfile.py").read_text()
+    found = re.findall(r'@nox\.session(?:\(name="([\w-]+)"\))?[^\n]*\ndef (\w+)', text)
+    return {name or function for name, function in found}
+
+
+def test_ci_calls_only_existing_sessions_that_tests_run(variant: Variant, rendered: Path) -> None:
+    called = ci_sessions(rendered)
+    assert called, "CI calls no nox session"
+    assert called <= noxfile_sessions(rendered)
+    tested = SESSIONS_RUN_BY_TESTS | SESSIONS_CHECKED_OFFLINE
+    assert called <= tested, "a session CI calls is never run by the tests"
+
+
+def test_github_and_gitlab_have_the_same_stages(template_repo: Path, tmp_path: Path) -> None:
+    from .conftest import render
+
+    project = render(template_repo, tmp_path / "project", {"ci_provider": "both"})
+    github = {job for wf in github_workflows(project).values() for job in wf["jobs"]}
+    github -= PLATFORM_SCANNERS
+    gitlab = set(gitlab_jobs(project))
+    assert github == gitlab
+    assert github >= {"lint", "tests", "security", "pipeline", "publish", "build-image", "staging"}
+    assert "production" in github
+
+
+def test_deploy_scripts_pass_shellcheck(variant: Variant, rendered: Path) -> None:
+    scripts = sorted(str(path) for path in rendered.glob("deploy/*.sh"))
+    if not scripts:
+        pytest.skip("no deploy scripts in this variant")
+    check([tool("shellcheck"), "--external-sources", *scripts], rendered)
+
+
+def apply_overlay(base: list[dict[str, Any]], overlay: dict[str, Any]) -> list[dict[str, Any]]:
+    """Apply an overlay's namespace and `replace` patches (what the overlays use)."""
+    resources = copy.deepcopy(base)
+    for resource in resources:
+        resource["metadata"]["namespace"] = overlay["namespace"]
+    for patch in overlay.get("patches", []):
+        target = patch["target"]
+        for resource in resources:
+            if (resource["kind"], resource["metadata"]["name"]) != (target["kind"], target["name"]):
+                continue
+            for operation in yaml.safe_load(patch["patch"]):
+                assert operation["op"] == "replace"
+                *parents, leaf = operation["path"].strip("/").split("/")
+                node = resource
+                for key in parents:
+                    node = node[key]
+                assert leaf in node, f"{operation['path']} does not exist in {target}"
+                node[leaf] = operation["value"]
+    return resources
+
+
+def test_kubernetes_manifests_validate(variant: Variant, rendered: Path, tmp_path: Path) -> None:
+    if not (rendered / "deploy").is_dir():
+        pytest.skip("no deployment in this variant")
+    base_dir = rendered / "deploy/base"
+    kustomization = yaml.safe_load((base_dir / "kustomization.yaml").read_text())
+    base = [yaml.safe_load((base_dir / name).read_text()) for name in kustomization["resources"]]
+    for environment in ("staging", "production"):
+        overlay = yaml.safe_load(
+            (rendered / "deploy/overlays" / environment / "kustomization.yaml").read_text()
+        )
+        assert overlay["resources"] == ["../../base"]
+        resources = apply_overlay(base, overlay)
+        manifest = tmp_path / f"{environment}.yaml"
+        manifest.write_text(yaml.safe_dump_all(resources))
+        check([tool("kubernetes-validate"), "--strict", str(manifest)], rendered)
+        deployment = next(r for r in resources if r["kind"] == "Deployment")
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        container = pod["containers"][0]
+        assert {"readinessProbe", "livenessProbe", "resources"} <= set(container)
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False

@@ -1,0 +1,502 @@
+"""Data storage: the DVC remote of each answer, how CI uses it, and no credential in git.
+
+The slow tests (marked `project`) push from one clone of a generated project and reuse what
+it pushed from another, with a local directory remote and with S3 served by moto on
+127.0.0.1. Credentials and endpoints reach DVC through `dvc remote modify --local` or the
+environment, never through a committed file.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import read_answers, render, run, setup_project
+from .matrix import Variant
+from .test_ci import check, github_workflows, gitlab_jobs, tool
+from .test_project import stages_run
+
+CLOUD_LOGIN_ACTIONS = {
+    "s3": "aws-actions/configure-aws-credentials@",
+    "gcs": "google-github-actions/auth@",
+    "azure": "Azure/login@",
+}
+GITLAB_AUDIENCES = {
+    "s3": "sts.amazonaws.com",
+    "gcs": "https://iam.googleapis.com/$GCP_WORKLOAD_IDENTITY_PROVIDER",
+    "azure": "api://AzureADTokenExchange",
+}
+URL_PREFIXES = {"local": "/", "s3": "s3://", "gcs": "gs://", "azure": "azure://", "ssh": "ssh://"}
+# Things that must never be committed; each is checked against a planted example below.
+CREDENTIAL_PATTERNS = {
+    "AWS access key id": r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+    "AWS secret access key": r"(?i)aws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+]{40}",
+    "private key": r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY",
+    "password assignment": r"(?i)\bpass(?:word|wd)\s*=",
+    "GitHub token": r"\bgh[pousr]_[A-Za-z0-9]{36}",
+    "GitLab token": r"\bglpat-[A-Za-z0-9_-]{20}",
+    "Slack token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+    "Google API key": r"\bAIza[0-9A-Za-z_-]{35}",
+    "Azure account key": r"(?i)AccountKey=[A-Za-z0-9/+]{20,}",
+    "SAS signature": r"[?&]sig=[A-Za-z0-9%/+]{20,}",
+    "quoted secret literal": (
+        r"(?i)(?:secret|token|api_?key|access_key)\w*['\"]?\s*[:=]\s*['\"][A-Za-z0-9/+_-]{16,}['\"]"
+    ),
+    "URL with user:password": r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:[^/\s@'\"]+@",
+}
+PLANTED = {
+    "AWS access key id": "key = " + "AKIA" + "Q" * 16,
+    "AWS secret access key": "aws_secret_access_key = " + "a1/B" * 10,
+    "private key": "-----BEGIN OPENSSH " + "PRIVATE KEY-----",
+    "password assignment": "    password" + " = hunter2",
+    "GitHub token": "ghp" + "_" + "x1" * 18,
+    "GitLab token": "glpat" + "-" + "y2" * 10,
+    "Slack token": "xoxb" + "-1234567890-abc",
+    "Google API key": "AIza" + "z" * 35,
+    "Azure account key": "AccountKey" + "=" + "k" * 30,
+    "SAS signature": "https://a.blob.core.windows.net/c?sv=2024&sig" + "=" + "s" * 24,
+    "quoted secret literal": 'client_secret: "' + "q" * 20 + '"',
+    "URL with user:password": "s3://user" + ":pass" + "@bucket/path",
+}
+
+
+def test_remote_config_holds_the_url_and_nothing_else(variant: Variant, rendered: Path) -> None:
+    answers = read_answers(rendered)
+    config = configparser.ConfigParser()
+    config.read_string((rendered / ".dvc/config").read_text())
+    remotes = [section for section in config.sections() if section.startswith("'remote")]
+    assert remotes == ["'remote \"storage\"'"]
+    assert dict(config[remotes[0]]) == {"url": answers["dvc_remote_url"]}
+    assert answers["dvc_remote_url"].startswith(URL_PREFIXES[answers["dvc_remote"]])
+    assert "@" not in answers["dvc_remote_url"], "a user name belongs in .dvc/config.local"
+
+
+def test_credential_patterns_catch_planted_examples() -> None:
+    for name, pattern in CREDENTIAL_PATTERNS.items():
+        assert re.search(pattern, PLANTED[name]), f"{name} does not catch its example"
+
+
+def test_no_variant_commits_a_credential(variant: Variant, rendered: Path) -> None:
+    found = []
+    for path in sorted(rendered.rglob("*")):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for name, pattern in CREDENTIAL_PATTERNS.items():
+            for match in re.finditer(pattern, text):
+                found.append(f"{path.relative_to(rendered)}: {name}: {match.group(0)[:40]}")
+    assert found == []
+
+
+@pytest.fixture(scope="module", params=list(URL_PREFIXES))
+def ci_project(
+    request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A project with both CI providers for each remote (the matrix pairs them only partly)."""
+    destination = tmp_path_factory.mktemp(f"ci-{request.param}") / "project"
+    return render(template_repo, destination, {"dvc_remote": request.param, "ci_provider": "both"})
+
+
+def test_ci_files_of_every_remote_pass_their_checks(ci_project: Path) -> None:
+    workflows = [str(path) for path in sorted((ci_project / ".github/workflows").glob("*.yml"))]
+    check([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows],
+          ci_project)  # fmt: skip
+    check([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml"],
+          ci_project)  # fmt: skip
+    output = check([tool("zizmor"), "--offline", "--no-progress", ".github/"], ci_project)
+    assert "No findings to report" in output, output
+
+
+def test_github_uses_the_remote_only_when_ready_and_trusted(ci_project: Path) -> None:
+    answers = read_answers(ci_project)
+    workflow = github_workflows(ci_project)["ci.yml"]
+    job = workflow["jobs"]["pipeline"]
+    gate = job["env"]["USE_DVC_REMOTE"]
+    assert "vars.DVC_REMOTE_READY == 'true'" in gate
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in gate
+    assert "github.event_name == 'push'" in gate
+
+    steps = job["steps"]
+    runs = [step.get("run") for step in steps]
+    pull = runs.index("uv run --locked nox -s pipeline -- --pull")
+    scratch = runs.index("uv run --locked nox -s pipeline")
+    push = runs.index("uv run --locked nox -s data-push")
+    assert pull < push
+    assert steps[scratch]["if"] == "env.USE_DVC_REMOTE != 'true'"
+    login_actions = tuple(CLOUD_LOGIN_ACTIONS.values())
+    logins = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith(login_actions)]
+    with_secrets = [i for i, step in enumerate(steps) if "secrets." in str(step)]
+    for index in sorted({pull, push, *logins, *with_secrets}):
+        assert str(steps[index].get("if", "")).startswith("env.USE_DVC_REMOTE == 'true'"), (
+            f"step {index} uses the remote without the gate"
+        )
+    assert all(index < pull for index in [*logins, *with_secrets])
+    kind = answers["dvc_remote"]
+    if kind in CLOUD_LOGIN_ACTIONS:
+        assert [steps[i]["uses"].split("@")[0] + "@" for i in logins] == [CLOUD_LOGIN_ACTIONS[kind]]
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    else:
+        assert logins == []
+        assert job["permissions"] == {"contents": "read"}
+    for name, other in workflow["jobs"].items():
+        if name != "pipeline":
+            assert "id-token" not in other["permissions"], f"{name} asks for an OIDC token"
+    secrets = set(re.findall(r"secrets\.(\w+)", str(job)))
+    expected = {"s3": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}, "ssh": {"DVC_SSH_KEY"}}
+    assert secrets == expected.get(kind, set())
+
+
+def gitlab_pipeline_calls(
+    project: Path, tmp_path: Path, context: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Run the GitLab pipeline job's DVC script with a `uv` that records its calls.
+
+    Each record holds the arguments and the content of any credential file DVC would read.
+    """
+    script = next(s for s in gitlab_jobs(project)["pipeline"]["script"] if "DVC_REMOTE" in s)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.jsonl"
+    names = ["AWS_WEB_IDENTITY_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE"]
+    names.append("GOOGLE_APPLICATION_CREDENTIALS")
+    fake_uv = bin_dir / "uv"
+    fake_uv.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        "from pathlib import Path\n"
+        f"files = {{n: Path(os.environ[n]).read_text() for n in {names!r} if os.environ.get(n)}}\n"
+        f"with open({str(log)!r}, 'a') as log:\n"
+        "    log.write(json.dumps({'args': sys.argv[1:], 'files': files}) + '\\n')\n"
+    )
+    fake_uv.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "TMPDIR": str(tmp_path),
+        "CI_PROJECT_ID": "100",
+        **context,
+    }
+    subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=env, check=True)
+    if not log.is_file():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("context", "uses_remote"),
+    [
+        ({}, False),
+        ({"DVC_REMOTE_READY": "false"}, False),
+        ({"DVC_REMOTE_READY": "true"}, True),
+        ({"DVC_REMOTE_READY": "true", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "100"}, True),
+        ({"DVC_REMOTE_READY": "true", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "555"}, False),
+    ],
+    ids=["not-set-up", "not-ready", "branch", "same-project-mr", "fork-mr"],
+)
+def test_gitlab_uses_the_remote_only_when_ready_and_trusted(
+    ci_project: Path, tmp_path: Path, context: dict[str, str], uses_remote: bool
+) -> None:
+    kind = read_answers(ci_project)["dvc_remote"]
+    key = tmp_path / "ssh-key"
+    key.write_text("not a real key\n")
+    credentials = {
+        "DVC_OIDC_TOKEN": "header.payload.signature",
+        "GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/1/locations/global/workloadIdentityPools/p",
+        "GCP_SERVICE_ACCOUNT": "dvc@project.iam.gserviceaccount.com",
+        "DVC_SSH_KEY": str(key),  # a GitLab variable of type File holds a path
+        "DVC_SSH_KNOWN_HOSTS": "storage.example.com ssh-ed25519 AAAAC3Nza",
+    }
+    calls = gitlab_pipeline_calls(ci_project, tmp_path, {**credentials, **context})
+    args = [call["args"] for call in calls]
+    pipeline = ["run", "--locked", "nox", "-s", "pipeline"]
+    ssh_dir = tmp_path / "home/.ssh"
+    if not uses_remote:
+        assert args == [pipeline]
+        assert calls[0]["files"] == {}
+        assert not ssh_dir.exists()
+        return
+    assert args == [[*pipeline, "--", "--pull"], ["run", "--locked", "nox", "-s", "data-push"]]
+    files = calls[0]["files"]
+    token = credentials["DVC_OIDC_TOKEN"]
+    if kind == "s3":
+        assert files == {"AWS_WEB_IDENTITY_TOKEN_FILE": token}
+    elif kind == "azure":
+        assert files == {"AZURE_FEDERATED_TOKEN_FILE": token}
+    elif kind == "gcs":
+        config = json.loads(files["GOOGLE_APPLICATION_CREDENTIALS"])
+        assert config["type"] == "external_account"
+        provider = credentials["GCP_WORKLOAD_IDENTITY_PROVIDER"]
+        assert config["audience"] == f"//iam.googleapis.com/{provider}"
+        assert Path(config["credential_source"]["file"]).read_text() == token
+        assert credentials["GCP_SERVICE_ACCOUNT"] in config["service_account_impersonation_url"]
+    else:
+        assert files == {}
+    if kind == "ssh":
+        assert (ssh_dir / "id_ed25519").read_text() == key.read_text()
+        assert (ssh_dir / "id_ed25519").stat().st_mode & 0o777 == 0o600
+        assert credentials["DVC_SSH_KNOWN_HOSTS"] in (ssh_dir / "known_hosts").read_text()
+    else:
+        assert not ssh_dir.exists()
+
+
+def test_gitlab_asks_for_an_oidc_token_only_for_clouds(ci_project: Path) -> None:
+    jobs = gitlab_jobs(ci_project)
+    tokens = jobs["pipeline"].get("id_tokens")
+    kind = read_answers(ci_project)["dvc_remote"]
+    if kind in GITLAB_AUDIENCES:
+        assert tokens == {"DVC_OIDC_TOKEN": {"aud": GITLAB_AUDIENCES[kind]}}
+    else:
+        assert tokens is None
+    for name, job in jobs.items():
+        if name != "pipeline":
+            assert "DVC_OIDC_TOKEN" not in str(job.get("id_tokens", {})), name
+
+
+# --- End to end: push from one clone, reuse from another -----------------------------------
+
+S3_KEYS = {"access_key_id": "storage-test-key-id", "secret_access_key": "storage-test-secret"}
+S3_ENV = {"access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY"}
+BUCKET = "dvc-storage-tests"
+OWN_DATA = "data/external/tumours.csv"
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A DVC remote for the tests: its answers, and the per-machine settings of each clone."""
+
+    kind: str
+    url: str
+    empty_url: str  # a location with nothing in it, as before anyone has pushed
+    machine_options: dict[str, str] = field(default_factory=dict)  # endpoint, not secret
+    credentials: dict[str, str] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An S3 API on 127.0.0.1 (moto's server), with the test bucket created."""
+    import boto3
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
+    server = subprocess.Popen(
+        [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "moto_server did not start"
+                time.sleep(0.2)
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=S3_KEYS["access_key_id"],
+            aws_secret_access_key=S3_KEYS["secret_access_key"],
+        )
+        client.create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module", params=["local", "s3"])
+def remote(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Remote]:
+    with pytest.MonkeyPatch.context() as patch:
+        # No AWS configuration of the machine running the tests may leak in.
+        aws_home = tmp_path_factory.mktemp("aws")
+        patch.setenv("AWS_CONFIG_FILE", str(aws_home / "config"))
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_home / "credentials"))
+        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for name in S3_ENV.values():
+            patch.delenv(name, raising=False)
+        if request.param == "local":
+            storage = tmp_path_factory.mktemp("dvc-storage")
+            yield Remote("local", str(storage / "shared"), str(storage / "empty"))
+        else:
+            endpoint = request.getfixturevalue("moto_endpoint")
+            yield Remote(
+                "s3",
+                f"s3://{BUCKET}/project",
+                f"s3://{BUCKET}/empty",
+                machine_options={"endpointurl": endpoint},
+                credentials=S3_KEYS,
+            )
+
+
+def nox(project: Path, *session: str) -> subprocess.CompletedProcess[str]:
+    return run(["uv", "run", "--locked", "nox", "-s", *session], project)
+
+
+def configure_machine(project: Path, remote: Remote, credentials: bool = True) -> None:
+    """What each machine sets for itself, in the git-ignored .dvc/config.local."""
+    options = remote.machine_options | (remote.credentials if credentials else {})
+    for option, value in options.items():
+        run(["uv", "run", "--locked", "dvc", "remote", "modify", "--local", "storage",
+             option, value], project)  # fmt: skip
+
+
+def clone(origin: Path, destination: Path, remote: Remote, credentials: bool = True) -> Path:
+    """A new machine: clone the repository, install the locked environment, set the remote."""
+    run(["git", "clone", "--quiet", str(origin), str(destination)], origin.parent)
+    run(["uv", "sync", "--locked", "--quiet"], destination)
+    configure_machine(destination, remote, credentials)
+    return destination
+
+
+def digest(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def origin(remote: Remote, template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Clone A, with two commits: a pipeline run on the sample data, not pushed; then a run
+    on its own data (`dvc add`ed under data/external/), pushed with the run cache."""
+    answers = {"dvc_remote": remote.kind, "dvc_remote_url": remote.url}
+    project = render(template_repo, tmp_path_factory.mktemp(f"origin-{remote.kind}") / "a", answers)
+    setup_project(project)
+    configure_machine(project, remote)
+    nox(project, "pipeline")
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", "First pipeline run"], project)
+    # Our own data: the sample written out as a CSV file, as data/external/README.md says.
+    shutil.copy(project / "data/raw/dataset.csv", project / OWN_DATA)
+    run(["uv", "run", "--locked", "dvc", "add", "--quiet", OWN_DATA], project)
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("sklearn:breast_cancer", OWN_DATA))
+    nox(project, "pipeline")
+    nox(project, "data-push")
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", "Train on our own data"], project)
+    return project
+
+
+@pytest.mark.project
+def test_only_the_chosen_remote_is_installed(origin: Path, remote: Remote) -> None:
+    version = run(["uv", "run", "--locked", "dvc", "version"], origin).stdout
+    supports = set(re.findall(r"^\s+(\w+) \(", version.split("Supports:")[1], re.MULTILINE))
+    assert supports & {"s3", "gs", "azure", "ssh"} == ({"s3"} if remote.kind == "s3" else set())
+
+
+@pytest.mark.project
+def test_nothing_secret_or_machine_specific_is_committed(origin: Path, remote: Remote) -> None:
+    tracked = run(["git", "ls-files"], origin).stdout.splitlines()
+    assert ".dvc/config.local" not in tracked
+    for value in [*remote.credentials.values(), *remote.machine_options.values()]:
+        found = run(["git", "grep", "--fixed-strings", "--files-with-matches", value], origin,
+                    check=False)  # fmt: skip
+        assert found.stdout == "", f"{value!r} is committed in {found.stdout}"
+
+
+@pytest.mark.project
+def test_another_clone_pulls_and_reproduces_nothing(
+    origin: Path, remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This machine takes its credentials from the environment, as CI does after an OIDC login.
+    for option, value in remote.credentials.items():
+        monkeypatch.setenv(S3_ENV[option], value)
+    project = clone(origin, tmp_path / "b", remote, credentials=False)
+    nox(project, "data-pull")
+    result = run(["uv", "run", "--locked", "dvc", "repro"], project)
+    assert stages_run(result.stdout) == []
+    assert "Data and pipelines are up to date" in result.stdout
+    for output in (OWN_DATA, "models/model.skops", "plots/images/roc.png"):
+        assert digest(project / output) == digest(origin / output), output
+
+
+@pytest.mark.project
+def test_run_cache_spares_training_on_another_clone(
+    origin: Path, remote: Remote, tmp_path: Path
+) -> None:
+    """Clone A trains with new parameters and pushes without committing; clone B, given the
+    same parameters, restores the model from the run cache instead of training it again."""
+    change = ("n_estimators: 200", "n_estimators: 40")
+    try:
+        params = origin / "params.yaml"
+        params.write_text(params.read_text().replace(*change))
+        assert stages_run(nox(origin, "pipeline").stdout) == ["train", "evaluate"]
+        nox(origin, "data-push")
+
+        project = clone(origin, tmp_path / "b", remote)
+        params = project / "params.yaml"
+        params.write_text(params.read_text().replace(*change))
+        result = nox(project, "pipeline", "--", "--pull")
+        assert "train" not in stages_run(result.stdout)
+        assert "Stage 'train' is cached - skipping run" in result.stdout
+        assert digest(project / "models/model.skops") == digest(origin / "models/model.skops")
+        assert "quality gate passed" in result.stdout
+    finally:
+        run(["git", "reset", "--hard", "--quiet"], origin)
+        run(["uv", "run", "--locked", "dvc", "checkout", "--force", "--quiet"], origin)
+
+
+@pytest.mark.project
+def test_pull_with_an_empty_remote_trains_from_scratch(
+    origin: Path, remote: Remote, tmp_path: Path
+) -> None:
+    """CI set up before anything was pushed: `--pull` finds nothing and the stages run."""
+    project = clone(origin, tmp_path / "b", remote)
+    run(["git", "checkout", "--quiet", "HEAD~1"], project)  # the run that was never pushed
+    run(["uv", "run", "--locked", "dvc", "remote", "modify", "--local", "storage", "url",
+         remote.empty_url], project)  # fmt: skip
+    result = nox(project, "pipeline", "--", "--pull")
+    assert {"prepare", "train", "evaluate"} <= set(stages_run(result.stdout))
+    assert "quality gate passed" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def ssh_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project set up with the ssh remote, so its environment has DVC's ssh support."""
+    destination = tmp_path_factory.mktemp("remote-ssh") / "project"
+    return setup_project(render(template_repo, destination, {"dvc_remote": "ssh"}))
+
+
+@pytest.mark.project
+@pytest.mark.parametrize("kind", ["ssh", "gcs", "azure"])
+def test_dvc_reads_the_gcs_azure_and_ssh_remotes(
+    kind: str, ssh_project: Path, template_repo: Path, tmp_path: Path
+) -> None:
+    """DVC lists the remote as the default one; ssh end to end, gcs and azure with its DVC."""
+    if kind == "ssh":
+        project = ssh_project
+        dvc = ["uv", "run", "--locked", "dvc"]
+        version = run([*dvc, "version"], project).stdout
+        assert re.search(r"^\s+ssh \(", version, re.MULTILINE), version
+    else:
+        project = render(template_repo, tmp_path / "project", {"dvc_remote": kind})
+        run(["git", "init", "--quiet"], project)
+        dvc = [str(ssh_project / ".venv/bin/dvc")]  # listing a remote needs no cloud extra
+    listed = run([*dvc, "remote", "list"], project).stdout.split()
+    url = read_answers(project)["dvc_remote_url"]
+    assert listed == ["storage", url, "(default)"]
