@@ -24,6 +24,8 @@ from .matrix import Variant
 # generated project, and those that need the network, whose checks tests/test_security.py runs
 # tool by tool instead.
 SESSIONS_RUN_BY_TESTS = {"lint", "tests", "pipeline", "report", "data-pull", "data-push"}
+SESSIONS_RUN_BY_TESTS |= {"template-update"}  # tests/test_update.py
+SESSIONS_RUN_BY_TESTS |= {"monitor"}  # tests/test_monitoring.py
 SESSIONS_CHECKED_OFFLINE = {"security"}
 # Platform scanners with no job in the other platform's file (GitLab includes its own).
 PLATFORM_SCANNERS = {"codeql"}
@@ -174,6 +176,8 @@ def test_github_and_gitlab_have_the_same_stages(template_repo: Path, tmp_path: P
     gitlab = set(gitlab_jobs(project))
     assert github == gitlab
     assert github >= {"lint", "tests", "security", "pipeline", "publish", "build-image", "staging"}
+    assert "template-update" in github
+    assert "monitor" in github
     assert "production" in github
 
 

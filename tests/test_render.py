@@ -16,9 +16,11 @@ from .conftest import read_answers, render
 from .matrix import Variant, choice_questions, covered_values, questions
 
 MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "publish")
+MODULES += ("monitor",)
 MODULES += ("report", "train", "validate")
 TESTS = ("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io")
 TESTS += ("test_pipeline", "test_prepare", "test_publish", "test_train", "test_validate")
+TESTS += ("test_monitor",)
 COMMON_FILES = {
     ".copier-answers.yml",
     ".pre-commit-config.yaml",
@@ -39,6 +41,8 @@ COMMON_FILES = {
     "schema.yaml",
 }
 DEPLOY_FILES = {
+    "deploy/alerts.yaml",
+    "deploy/alerts-test.yaml",
     "deploy/base/autoscaler.yaml",
     "deploy/base/deployment.yaml",
     "deploy/base/disruption-budget.yaml",
@@ -67,6 +71,8 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
         files |= {".github/dependabot.yml", ".github/workflows/ci.yml"}
         files.add(".github/workflows/codeql.yml")
         files.add(".github/workflows/report.yml")
+        files.add(".github/workflows/monitor.yml")
+        files.add(".github/workflows/template-update.yml")
         if answers["serve_api"]:
             files.add(".github/workflows/deploy.yml")
     if answers["ci_provider"] in ("gitlab", "both"):

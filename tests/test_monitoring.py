@@ -1,0 +1,254 @@
+"""Monitoring in production: alert rules, service metrics, prediction logs and the drift check.
+
+The alert rules are checked and unit-tested with Prometheus' own `promtool` (Debian's
+`prometheus` package; `.ci/run` installs it). Marked `project`: a default project trains its
+model, its service scores rows with prediction logging on, and `nox -s monitor` passes on
+inputs like the training data and fails, naming the feature, on inputs with one shifted.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import read_answers, render, run, setup_project
+from .matrix import Variant
+from .test_ci import github_workflows, gitlab_jobs
+
+SHIFTED = "mean_radius"
+# Scores the rows of a CSV file with the project's own service, logging them, and prints
+# /metrics; run with the project's interpreter. PACKAGE is replaced by the package name.
+SCORE_ROWS = """
+import sys
+from pathlib import Path
+
+import pandas as pd
+from fastapi.testclient import TestClient
+
+from PACKAGE import serve
+
+source, target, feature, shift = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+rows = pd.read_csv(source).drop(columns=[target])
+rows[feature] += shift
+with TestClient(serve.create_app(Path.cwd())) as client:
+    for start in range(0, len(rows), 100):
+        batch = rows.iloc[start : start + 100].to_dict("records")
+        assert client.post("/predict", json={"rows": batch}).status_code == 200
+    assert client.post("/predict", json={"rows": [{"unknown": 1}]}).status_code == 422
+    print(client.get("/metrics").text)
+"""
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        pytest.skip("promtool is not installed (apt-get install prometheus; .ci/run does)")
+    return found
+
+
+def alert_rules(project: Path) -> list[dict[str, Any]]:
+    groups = yaml.safe_load((project / "deploy/alerts.yaml").read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def selected_series(expr: str) -> set[str]:
+    """Names of the series a PromQL expression reads (labels, ranges and functions dropped)."""
+    expr = re.sub(r"\{[^}]*\}|\[[^\]]*\]", "", expr)
+    expr = re.sub(r"\b(?:by|without)\s*\([^)]*\)", "", expr)
+    names = re.findall(r"\b([A-Za-z_:][\w:]*)\b(?!\s*\()", expr)
+    return set(names) - {"and", "or", "unless", "bool", "offset"}
+
+
+def exposed_series(text: str) -> set[str]:
+    """Names of the samples in a Prometheus text exposition."""
+    return {
+        match.group(0)
+        for line in text.splitlines()
+        if not line.startswith("#") and (match := re.match(r"[A-Za-z_:][\w:]*", line))
+    }
+
+
+def test_alert_rules_pass_promtool(variant: Variant, rendered: Path) -> None:
+    if not (rendered / "deploy").is_dir():
+        pytest.skip("no deployment in this variant")
+    tool = promtool()
+    checked = run([tool, "check", "rules", "deploy/alerts.yaml"], rendered)
+    assert "SUCCESS: 7 rules found" in checked.stdout
+    tested = run([tool, "test", "rules", "deploy/alerts-test.yaml"], rendered)
+    assert "SUCCESS" in tested.stdout
+
+
+def test_every_alert_is_unit_tested(template_repo: Path, tmp_path: Path) -> None:
+    project = render(template_repo, tmp_path / "project", {})
+    alerts = {rule["alert"] for rule in alert_rules(project)}
+    assert {"ModelServiceDown", "ModelServiceErrors", "ModelServiceSlow"} <= alerts
+    assert "DataDriftDetected" in alerts
+    tests = yaml.safe_load((project / "deploy/alerts-test.yaml").read_text())["tests"]
+    firing = {
+        case["alertname"]
+        for test in tests
+        for case in test["alert_rule_test"]
+        if case["exp_alerts"]
+    }
+    assert firing == alerts, "each alert needs a test in which it fires"
+
+
+def test_monitor_jobs_run_on_a_schedule_with_least_privilege(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render(template_repo, tmp_path / "project", {"ci_provider": "both"})
+    workflow = github_workflows(project)["monitor.yml"]
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    job = workflow["jobs"]["monitor"]
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    assert "nox -s monitor" in str(job["steps"])
+    assert "${{ vars.PREDICTION_LOGS_URL }}" in job["env"]["PREDICTION_LOGS_URL"]
+
+    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    jobs = gitlab_jobs(project)
+    assert jobs["monitor"]["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "schedule" && $SCHEDULED_JOB == "monitor"'}
+    ]
+    assert jobs["monitor"]["timeout"]
+    for name, body in jobs.items():
+        merged = copy.deepcopy(config.get(body.get("extends", ""), {})) | body
+        conditions = [rule.get("if", "") for rule in merged.get("rules", [{}])]
+        if any('$CI_PIPELINE_SOURCE == "schedule"' in condition for condition in conditions):
+            continue  # a scheduled job
+        for condition in conditions:
+            never_scheduled = '$CI_PIPELINE_SOURCE != "schedule"' in condition
+            merge_requests = condition.startswith('$CI_PIPELINE_SOURCE == "merge_request_event"')
+            assert never_scheduled or merge_requests, f"{name} would also run on schedules"
+
+
+def test_gitlab_monitor_without_a_logs_url_ends_with_a_warning(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render(template_repo, tmp_path / "project", {"ci_provider": "gitlab"})
+    job = gitlab_jobs(project)["monitor"]
+    assert job["allow_failure"] == {"exit_codes": [3]}
+    check = job["script"][0]
+    result = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", check],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "set the CI/CD variable PREDICTION_LOGS_URL" in result.stdout
+
+
+@dataclass(frozen=True)
+class Monitored:
+    """A trained project, the metrics its service exposed, and two drift checks' outcomes."""
+
+    project: Path
+    metrics: str
+    logged_rows: int
+    like_training: subprocess.CompletedProcess[str]
+    shifted: subprocess.CompletedProcess[str]
+    shifted_report: str
+    shifted_metrics: str
+
+
+def score_and_log(project: Path, log: Path, shift: float) -> str:
+    """Score every row of the raw data (SHIFTED moved by ``shift``) with logging on."""
+    package = read_answers(project)["package_name"]
+    script = log.with_suffix(".py")
+    script.write_text(SCORE_ROWS.replace("PACKAGE", package))
+    logging_on = [f"PREDICTION_LOG_PATH={log}", "PREDICTION_LOG_SAMPLE_RATE=1"]
+    command = ["env", *logging_on, "uv", "run", "--locked", "python", str(script)]
+    command += ["data/raw/dataset.csv", "target", SHIFTED, str(shift)]
+    return run(command, project).stdout
+
+
+@pytest.fixture(scope="module")
+def monitored(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Monitored:
+    """A default project after its pipeline ran, checked on logs like and unlike its data."""
+    project = render(template_repo, tmp_path_factory.mktemp("monitored") / "project", {})
+    setup_project(project)
+    run(["uv", "run", "--locked", "dvc", "repro"], project)
+    logs = tmp_path_factory.mktemp("prediction-logs")
+    metrics = score_and_log(project, logs / "like-training.jsonl", 0.0)
+    score_and_log(project, logs / "shifted.jsonl", 4.0)
+    # The way CI runs it: the logs' location in PREDICTION_LOGS_URL, no options.
+    environment = ["env", f"PREDICTION_LOGS_URL={logs / 'like-training.jsonl'}"]
+    like = run([*environment, "uv", "run", "--locked", "nox", "-s", "monitor"], project, False)
+    shifted_logs = ["--", "--logs", str(logs / "shifted.jsonl")]
+    shifted = run(["uv", "run", "--locked", "nox", "-s", "monitor", *shifted_logs], project, False)
+    reports = project / "reports/monitor"
+    return Monitored(
+        project=project,
+        metrics=metrics,
+        logged_rows=len((logs / "like-training.jsonl").read_text().splitlines()),
+        like_training=like,
+        shifted=shifted,
+        shifted_report=(reports / "drift.md").read_text(),
+        shifted_metrics=(reports / "drift.prom").read_text(),
+    )
+
+
+@pytest.mark.project
+def test_the_projects_own_monitor_tests_pass(monitored: Monitored) -> None:
+    command = ["uv", "run", "--locked", "nox", "-s", "tests", "--", "tests/test_monitor.py"]
+    result = run(command, monitored.project)
+    passed = re.search(r"(\d+) passed", result.stdout)
+    assert passed and int(passed.group(1)) >= 10, result.stdout[-2000:]
+    assert " failed" not in result.stdout
+
+
+@pytest.mark.project
+def test_service_metrics_cover_requests_latency_predictions_and_model(
+    monitored: Monitored,
+) -> None:
+    text = monitored.metrics
+    assert 'http_requests_total{method="POST",route="/predict",status="200"} 6.0' in text
+    assert 'http_requests_total{method="POST",route="/predict",status="422"} 1.0' in text
+    assert 'http_request_duration_seconds_bucket{le="0.5",route="/predict"}' in text
+    assert 'http_request_duration_seconds_count{route="/predict"} 7.0' in text
+    predicted = re.findall(r'^predictions_total\{label="(\d)"\} (\d+)\.0$', text, re.MULTILINE)
+    assert {label for label, _ in predicted} == {"0", "1"}
+    assert sum(int(count) for _, count in predicted) == monitored.logged_rows == 569
+    assert "prediction_probability_count 569.0" in text
+    assert f"prediction_log_rows_total {monitored.logged_rows}.0" in text
+    lock = yaml.safe_load((monitored.project / "dvc.lock").read_text())
+    model = next(o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.skops")
+    assert re.search(rf'^model_info\{{.*version="{model["md5"][:12]}"\}} 1\.0$', text, re.M)
+
+
+@pytest.mark.project
+def test_inputs_like_the_training_data_pass_the_drift_check(monitored: Monitored) -> None:
+    result = monitored.like_training
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "dvc get-url --force" in result.stderr, "the logs are fetched from PREDICTION_LOGS_URL"
+    assert "monitor: no drift in 30 features" in result.stdout + result.stderr
+
+
+@pytest.mark.project
+def test_a_shifted_feature_fails_the_drift_check_by_name(monitored: Monitored) -> None:
+    result = monitored.shifted
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"monitor: DRIFT in 1 of 30 features: {SHIFTED} (PSI" in output
+    assert f"**Drift in 1 of 30 features:** {SHIFTED}." in monitored.shifted_report
+    assert "model_drift_features 1.0" in monitored.shifted_metrics
+    assert (monitored.project / "reports/monitor/drift.png").stat().st_size > 5_000
+
+
+@pytest.mark.project
+def test_alert_rules_read_only_series_that_exist(monitored: Monitored) -> None:
+    exposed = exposed_series(monitored.metrics) | exposed_series(monitored.shifted_metrics)
+    exposed.add("up")  # written by Prometheus for every scrape target
+    for rule in alert_rules(monitored.project):
+        missing = selected_series(rule["expr"]) - exposed
+        assert not missing, f"{rule['alert']} reads series nothing exposes: {missing}"

@@ -1,0 +1,251 @@
+"""`copier update` stories: release N, a user's edits, release N+1, update, check the result.
+
+Each story works on its own git copy of the template, tagged like real releases (PEP 440
+tags), so that copier picks the newest release as it does for users.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from copier import run_copy, run_update
+
+from .conftest import REPO_ROOT, run
+
+CONFLICT_MARKER = "<<<<<<< "
+
+
+@pytest.fixture
+def template(template_repo: Path, tmp_path: Path) -> Path:
+    """A private copy of the template repository, released as v1.0.0."""
+    copy = tmp_path / "template"
+    shutil.copytree(template_repo, copy)
+    run(["git", "tag", "v1.0.0"], copy)
+    return copy
+
+
+def release(template: Path, version: str, edits: dict[str, tuple[str, str]]) -> None:
+    """Apply text edits {path: (old, new)} to the template, commit and tag ``version``."""
+    for relative, (old, new) in edits.items():
+        path = template / relative
+        text = path.read_text()
+        assert old in text, f"{relative} has no {old!r}"
+        path.write_text(text.replace(old, new, 1))
+    run(["git", "commit", "--quiet", "--all", "-m", f"Release {version}"], template)
+    run(["git", "tag", version], template)
+
+
+def generate(template: Path, destination: Path, **answers: object) -> Path:
+    run_copy(str(template), str(destination), data=answers, defaults=True, quiet=True)
+    for command in (["init", "--quiet", "-b", "main"], ["add", "--all"]):
+        run(["git", *command], destination)
+    run(["git", "commit", "--quiet", "-m", "Generated project"], destination)
+    return destination
+
+
+def edit(project: Path, relative: str, old: str, new: str) -> None:
+    path = project / relative
+    text = path.read_text()
+    assert old in text, f"{relative} has no {old!r}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def commit(project: Path, message: str) -> None:
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", message], project)
+
+
+def update(project: Path, **answers: object) -> float:
+    """Update to the newest release; return how long it took in seconds."""
+    started = time.perf_counter()
+    run_update(str(project), data=answers, defaults=True, overwrite=True, quiet=True, unsafe=True)
+    return time.perf_counter() - started
+
+
+def leftovers(project: Path) -> list[str]:
+    """Conflict markers and .rej files an update left behind."""
+    found = [str(p.relative_to(project)) for p in project.rglob("*.rej") if ".git" not in p.parts]
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if any(line.startswith(CONFLICT_MARKER) for line in text.splitlines()):
+                found.append(str(path.relative_to(project)))
+    return found
+
+
+def conflict_guard(project: Path) -> subprocess.CompletedProcess[str]:
+    """The project's own guard: its pre-commit hooks for markers and .rej files."""
+    files = [str(p) for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
+    tool = Path(sys.executable).parent / "check-merge-conflict"
+    markers = subprocess.run(
+        [str(tool), "--assume-in-merge", *files],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    rejects = [name for name in files if name.endswith(".rej")]
+    if rejects and markers.returncode == 0:
+        markers.returncode, markers.stdout = 1, "\n".join(rejects)
+    return markers
+
+
+def user_edits(project: Path, package: str) -> None:
+    """What a user typically changes after the first render."""
+    edit(project, "params.yaml", "n_estimators: 200", "n_estimators: 300")
+    edit(project, f"src/{package}/train.py", "MODELS = (", "# Our own note.\nMODELS = (")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Our team\n\nAsk in #ml-help.\n")
+    (project / "notes.md").write_text("Experiment log.\n")
+    (project / "data/external/README.md").unlink()
+    commit(project, "Our changes")
+
+
+@pytest.mark.project
+def test_update_keeps_every_user_edit_and_applies_the_release(
+    template: Path, tmp_path: Path
+) -> None:
+    project = generate(template, tmp_path / "project")
+    user_edits(project, "tumour_classifier")
+    release(
+        template,
+        "v1.1.0",
+        {
+            "template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew in this release.\n"),
+            "template/src/{{ package_name }}/gate.py": (
+                "from .config import",
+                "# The gate reads params.yaml.\nfrom .config import",
+            ),
+            "template/params.yaml": ("threshold: 0.95", "threshold: 0.96"),
+        },
+    )
+    seconds = update(project)
+    print(f"copier update took {seconds:.2f} s")
+
+    assert leftovers(project) == []
+    params = (project / "params.yaml").read_text()
+    assert "n_estimators: 300" in params, "the user's parameter survives"
+    assert "threshold: 0.95" in params, "params.yaml is the user's: not overwritten"
+    train = (project / "src/tumour_classifier/train.py").read_text()
+    assert "# Our own note." in train
+    readme = (project / "README.md").read_text()
+    assert "Ask in #ml-help." in readme
+    assert "New in this release." in readme
+    assert (
+        "# The gate reads params.yaml." in (project / "src/tumour_classifier/gate.py").read_text()
+    )
+    assert (project / "notes.md").read_text() == "Experiment log.\n"
+    assert not (project / "data/external/README.md").exists(), "a deleted file stays deleted"
+    status = run(["git", "status", "--porcelain"], project).stdout.splitlines()
+    assert sorted(line[3:] for line in status) == [
+        ".copier-answers.yml",
+        "README.md",
+        "src/tumour_classifier/gate.py",
+    ]
+    assert seconds < 5, f"update took {seconds:.1f} s"
+
+    commit(project, "Update the template to v1.1.0")
+    setup_project_after_update(project)
+    run(["uv", "run", "--locked", "nox", "-s", "lint", "tests"], project)
+
+
+def setup_project_after_update(project: Path) -> None:
+    run(["uv", "lock", "--quiet"], project)
+    run(["uv", "sync", "--locked", "--quiet"], project)
+
+
+def test_same_line_conflict_is_surfaced_and_fails_the_guard(template: Path, tmp_path: Path) -> None:
+    project = generate(template, tmp_path / "project")
+    edit(project, "README.md", "You need [uv]", "Our team needs [uv]")
+    commit(project, "Our wording")
+    release(
+        template,
+        "v1.1.0",
+        {"template/README.md.jinja": ("You need [uv]", "You need a recent [uv]")},
+    )
+    update(project)
+
+    readme = (project / "README.md").read_text()
+    assert "Our team needs [uv]" in readme, "the user's line is not lost"
+    assert "You need a recent [uv]" in readme, "the template's line is shown"
+    assert leftovers(project) == ["README.md"]
+    guard = conflict_guard(project)
+    assert guard.returncode != 0
+    assert "README.md" in guard.stdout + guard.stderr
+
+
+def test_migration_moves_a_file_once_keeping_the_users_version(
+    template: Path, tmp_path: Path
+) -> None:
+    project = generate(template, tmp_path / "project")
+    edit(project, "data/external/README.md", "# External data", "# External data (ours)")
+    commit(project, "Our data notes")
+
+    old = template / "template/data/external/README.md"
+    new = template / "template/data/README.md"
+    run(["git", "mv", str(old), str(new)], template)
+    migration = (
+        '_migrations:\n  - version: v1.1.0\n    when: "{{ true }}"\n'
+        '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/move_path.py", '
+        '"{{ _stage }}", "data/external/README.md", "data/README.md"]\n\n'
+    )
+    copier_yml = template / "copier.yml"
+    copier_yml.write_text(
+        copier_yml.read_text().replace("project_name:\n", migration + "project_name:\n", 1)
+    )
+    release(template, "v1.1.0", {})
+    update(project)
+
+    assert not (project / "data/external/README.md").exists()
+    assert (project / "data/README.md").read_text().startswith("# External data (ours)")
+    assert leftovers(project) == []
+    again = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "hooks/move_path.py"), "after",
+         "data/external/README.md", "data/README.md"],
+        cwd=project, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "already moved" in again.stdout
+
+
+def test_changing_the_ci_provider_swaps_the_ci_files(template: Path, tmp_path: Path) -> None:
+    project = generate(template, tmp_path / "project", ci_provider="github")
+    assert (project / ".github/workflows/ci.yml").is_file()
+    release(template, "v1.0.1", {"template/README.md.jinja": ("## Set up\n", "## Set up\n\n")})
+    update(project, ci_provider="gitlab")
+
+    assert not (project / ".github").exists()
+    assert (project / ".gitlab-ci.yml").is_file()
+    assert (project / "renovate.json").is_file()
+    assert leftovers(project) == []
+
+
+@pytest.mark.project
+def test_template_update_session_updates_then_fails_on_conflict(
+    template: Path, tmp_path: Path
+) -> None:
+    """The session the scheduled CI job runs: update cleanly, then refuse a conflict."""
+    project = generate(template, tmp_path / "project")
+    setup_project_after_update(project)
+    commit(project, "Lock the environment")
+    release(
+        template, "v1.1.0", {"template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew.\n")}
+    )
+    result = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project)
+    assert "New." in (project / "README.md").read_text()
+    commit(project, "Update the template to v1.1.0")
+
+    again = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project)
+    assert "up to date with its template" in again.stdout + again.stderr
+
+    edit(project, "README.md", "You need [uv]", "Our team needs [uv]")
+    commit(project, "Our wording")
+    release(
+        template,
+        "v1.2.0",
+        {"template/README.md.jinja": ("You need [uv]", "You need a recent [uv]")},
+    )
+    result = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project, check=False)
+    assert result.returncode != 0
+    assert "conflicts to resolve in: README.md" in result.stdout + result.stderr
