@@ -4,7 +4,7 @@ nox -s demo             render a project with the default answers and run its pi
 nox -s tests            render every choice; run the generated checks on the default project
 nox -s tests -- --full  run the generated checks on every variant (what CI runs)
 nox -s lint             lint this repository's own Python code
-nox -s bench            /predict latency and throughput of the generated model service
+nox -s bench            benchmarks: render vs cookiecutter-data-science, first green, /predict
 nox -s docs             build the documentation site into build/site (fails on any warning)
 nox -s docs-serve       serve the documentation site locally, rebuilt on every change
 """
@@ -85,10 +85,15 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Measure the generated service's /predict latency and throughput (not a test)."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    """Print benchmark figures and write build/bench/results.json (not a test).
+
+    Render time beside cookiecutter-data-science, time to first green, no-op repro, update
+    and /predict; `-- --quick` repeats less, `-- --suite` also times `nox -s tests`,
+    `-- --docs` rewrites docs/benchmarks.md, `-- --help` lists the rest.
+    """
+    session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
     env = {**interpreter_env(), "VIRTUAL_ENV": None, "DVC_NO_ANALYTICS": "1"}
-    session.run("python", "bench/predict_latency.py", *session.posargs, env=env)
+    session.run("python", "-m", "bench", *session.posargs, env=env)
 
 
 @nox.session

@@ -4,8 +4,9 @@ Starts one uvicorn process of a generated project on 127.0.0.1, sends single-row
 requests from CONCURRENCY threads (each on its own keep-alive connection) until REQUESTS
 have been answered or SECONDS have passed, prints the figures, and stops the server.
 
-    nox -s bench                        # render the default project, train, then measure
-    nox -s bench -- --project PATH      # measure a project already set up, whose pipeline ran
+    nox -s bench                        # every benchmark, this one on the first-green project
+    nox -s bench -- --project PATH      # only this one, on a project whose pipeline ran
+    python bench/predict_latency.py     # only this one, on a freshly rendered default project
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from copier import run_copy
 
@@ -109,13 +111,50 @@ def measure(
     return latencies, errors, time.perf_counter() - start
 
 
-def report(latencies: list[float], errors: int, wall: float, concurrency: int) -> None:
+def figures(latencies: list[float], errors: int, wall: float, concurrency: int) -> dict[str, Any]:
+    """Latency percentiles in milliseconds and throughput in requests per second."""
     cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "concurrency": concurrency,
+        "seconds": round(wall, 2),
+        "p50_ms": round(cuts[49] * 1000, 2),
+        "p99_ms": round(cuts[98] * 1000, 2),
+        "requests_per_second": round(len(latencies) / wall, 1),
+    }
+
+
+def report(result: dict[str, Any]) -> None:
     print(
-        f"{len(latencies)} requests at concurrency {concurrency} in {wall:.1f} s, {errors} errors"
+        f"{result['requests']} requests at concurrency {result['concurrency']} "
+        f"in {result['seconds']:.1f} s, {result['errors']} errors"
     )
-    print(f"/predict latency: p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms")
-    print(f"throughput: {len(latencies) / wall:.0f} requests per second")
+    print(f"/predict latency: p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
+    print(f"throughput: {result['requests_per_second']:.0f} requests per second")
+
+
+def serve_and_measure(
+    project: Path, requests: int, concurrency: int, seconds: float
+) -> dict[str, Any]:
+    """Start the project's service on a free local port, measure it, stop it."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    package = pyproject["tool"]["uv"]["build-backend"]["module-name"]
+    port = free_port()
+    address = ("--host", "127.0.0.1", "--port", str(port))
+    server = subprocess.Popen(
+        [str(project / ".venv/bin/uvicorn"), f"{package}.serve:app", *address, "--no-access-log"],
+        cwd=project,
+        stderr=subprocess.DEVNULL,  # one JSON line per request: not wanted here
+    )
+    try:
+        wait_until_ready(port, server)
+        body = sample_body(project)
+        measure(port, body, requests=50, concurrency=1, seconds=10)  # warm-up
+        return figures(*measure(port, body, requests, concurrency, seconds), concurrency)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def main() -> None:
@@ -127,29 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         project = args.project or prepare_project(Path(scratch) / "project")
-        pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-        package = pyproject["tool"]["uv"]["build-backend"]["module-name"]
-        port = free_port()
-        address = ("--host", "127.0.0.1", "--port", str(port))
-        server = subprocess.Popen(
-            [
-                str(project / ".venv/bin/uvicorn"),
-                f"{package}.serve:app",
-                *address,
-                "--no-access-log",
-            ],
-            cwd=project,
-            stderr=subprocess.DEVNULL,  # one JSON line per request: not wanted here
-        )
-        try:
-            wait_until_ready(port, server)
-            body = sample_body(project)
-            measure(port, body, requests=50, concurrency=1, seconds=10)  # warm-up
-            figures = measure(port, body, args.requests, args.concurrency, args.seconds)
-            report(*figures, concurrency=args.concurrency)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        report(serve_and_measure(project, args.requests, args.concurrency, args.seconds))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def curve(
         axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     axes.set(xlabel=x, ylabel=y, title=title, xlim=(0, 1), ylim=(0, 1.02))
     if len(curves) > 1:
-        axes.legend(loc="lower right")
+        axes.legend(loc="best")
     return _save(figure, path)
 
 
