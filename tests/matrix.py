@@ -59,12 +59,20 @@ def label(name: str, value: Any) -> str:
 
 
 def variants() -> list[Variant]:
-    """Every variant the suite renders: defaults, the rotation, and long answers."""
+    """Every variant the suite renders: defaults, the rotation, and long answers.
+
+    Choice questions turn together; yes/no questions count in binary across the same
+    variants, so that with five variants two of them meet in all four combinations.
+    """
     choices = choice_questions()
     width = max(len(values) for values in choices.values())
+    switches = [name for name, values in choices.items() if values == [True, False]]
     rotation = []
     for index in range(width):
         answers = {name: values[index % len(values)] for name, values in choices.items()}
+        # Yes/no questions count in binary, so that they meet in every combination.
+        for bit, name in enumerate(switches):
+            answers[name] = choices[name][(index >> bit) % 2]
         name = "-".join(label(question, value) for question, value in answers.items())
         rotation.append(Variant(f"rotation{index}-{name}", answers))
     longest = Variant(
