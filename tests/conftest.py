@@ -141,11 +141,16 @@ def project(
     return setup_project(render(template_repo, destination, project_variant.answers))
 
 
+def install(project: Path) -> None:
+    """Pin the project's dependencies and create its environment, as its README says."""
+    run(["uv", "lock", "--quiet"], project)
+    run(["uv", "sync", "--locked", "--quiet"], project)
+
+
 def setup_project(project: Path) -> Path:
     """Follow the generated README's set-up steps, then commit the result."""
     run(["git", "init", "--quiet", "-b", "main"], project)
-    run(["uv", "lock", "--quiet"], project)
-    run(["uv", "sync", "--locked", "--quiet"], project)
+    install(project)
     run(["git", "add", "--all"], project)
     run(["git", "commit", "--quiet", "-m", "Generated project"], project)
     return project

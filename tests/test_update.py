@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from copier import run_copy, run_update
 
-from .conftest import REPO_ROOT, run
+from .conftest import REPO_ROOT, install, run
 
 CONFLICT_MARKER = "<<<<<<< "
 
@@ -147,13 +147,8 @@ def test_update_keeps_every_user_edit_and_applies_the_release(
     assert seconds < 5, f"update took {seconds:.1f} s"
 
     commit(project, "Update the template to v1.1.0")
-    setup_project_after_update(project)
+    install(project)
     run(["uv", "run", "--locked", "nox", "-s", "lint", "tests"], project)
-
-
-def setup_project_after_update(project: Path) -> None:
-    run(["uv", "lock", "--quiet"], project)
-    run(["uv", "sync", "--locked", "--quiet"], project)
 
 
 def test_same_line_conflict_is_surfaced_and_fails_the_guard(template: Path, tmp_path: Path) -> None:
@@ -227,7 +222,7 @@ def test_template_update_session_updates_then_fails_on_conflict(
 ) -> None:
     """The session the scheduled CI job runs: update cleanly, then refuse a conflict."""
     project = generate(template, tmp_path / "project")
-    setup_project_after_update(project)
+    install(project)
     commit(project, "Lock the environment")
     release(
         template, "v1.1.0", {"template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew.\n")}

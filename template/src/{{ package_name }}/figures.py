@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import confusion_matrix
 
 
@@ -57,6 +58,7 @@ def importance(ranked: pd.DataFrame, title: str, path: Path) -> Path:
     ordered = ranked.iloc[::-1]
     axes.barh(ordered["feature"], ordered["importance"], color="tab:blue")
     axes.set(xlabel="mean drop in ROC AUC when the feature is shuffled", title=title)
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=4))  # small values: long tick labels
     return _save(figure, path)
 
 
