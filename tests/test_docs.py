@@ -13,8 +13,9 @@ import pytest
 import yaml
 from mkdocs.exceptions import PluginError
 
-from .conftest import REPO_ROOT, read_answers, run
+from .conftest import REPO_ROOT, read_answers, render, run
 from .matrix import COPIER_YML, choice_values, questions
+from .test_ci import noxfile_sessions
 
 DOCS = REPO_ROOT / "docs"
 TEMPLATE_PLACEHOLDER = "/path/to/this/template"
@@ -146,3 +147,12 @@ def test_quick_start_runs_as_written(
     result = run(["bash", "-c", as_user_script(commands, template_repo)], tmp_path)
     assert "quality gate passed" in result.stdout
     assert (tmp_path / "my-project/metrics.json").is_file()
+
+
+def test_every_task_of_the_generated_project_is_documented(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """docs/project.md lists every nox session of a project with every option on."""
+    project = render(template_repo, tmp_path / "project", {"serve_api": True, "binder": True})
+    documented = set(re.findall(r"nox -s ([\w-]+)", (DOCS / "project.md").read_text()))
+    assert noxfile_sessions(project) - documented == set()
