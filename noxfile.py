@@ -23,6 +23,14 @@ nox.options.sessions = ["lint", "tests"]
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+# A generated project's commands run outside this session's environment: nox's uv backend
+# points uv at the session's virtual environment, which would take the project's place.
+OUTSIDE_SESSION = {
+    "VIRTUAL_ENV": None,
+    "UV_PYTHON": None,
+    "UV_PROJECT_ENVIRONMENT": None,
+    "DVC_NO_ANALYTICS": "1",
+}
 
 
 def interpreter_env() -> dict[str, str]:
@@ -74,7 +82,7 @@ def demo(session: nox.Session) -> None:
         str(ROOT),
         str(destination),
     )
-    env = {**interpreter_env(), "VIRTUAL_ENV": None, "DVC_NO_ANALYTICS": "1"}
+    env = interpreter_env() | OUTSIDE_SESSION
     with session.chdir(destination):
         session.run("git", "init", "--quiet", "-b", "main", external=True)
         session.run("uv", "lock", "--quiet", external=True, env=env)
@@ -92,7 +100,7 @@ def bench(session: nox.Session) -> None:
     `-- --docs` rewrites docs/benchmarks.md, `-- --help` lists the rest.
     """
     session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
-    env = {**interpreter_env(), "VIRTUAL_ENV": None, "DVC_NO_ANALYTICS": "1"}
+    env = interpreter_env() | OUTSIDE_SESSION
     session.run("python", "-m", "bench", *session.posargs, env=env)
 
 

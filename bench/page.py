@@ -70,12 +70,12 @@ nox -s bench -- --quick      # {quick} repetitions per series: a few minutes
 nox -s bench                 # {full} repetitions per series
 nox -s bench -- --suite      # also time the template's own test suite (several minutes)
 nox -s bench -- --docs       # also rewrite this page from the run's results
-nox -s bench -- --project PATH   # only /predict, on a project whose pipeline ran
 ```
 
 The session prints the tables above and writes them, with every sample, to
 `build/bench/results.json`. The targets are figures to aim for on a 2-core machine: a miss
-is printed, and the session still succeeds.
+is printed, and the session still succeeds. `-- --project PATH` measures only `/predict`,
+on a project you already have ([Serving](serving.md#benchmark)).
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
@@ -14,11 +15,56 @@ import yaml
 from mkdocs.exceptions import PluginError
 
 from .conftest import REPO_ROOT, read_answers, render, run
+from .docs_blocks import (
+    DOCS,
+    SHELL,
+    TEMPLATE_PLACEHOLDER,
+    as_script,
+    blocks,
+    page_path,
+    pages,
+    run_at_a_terminal,
+    shell_block,
+)
 from .matrix import COPIER_YML, choice_values, questions
 from .test_ci import noxfile_sessions
 
-DOCS = REPO_ROOT / "docs"
-TEMPLATE_PLACEHOLDER = "/path/to/this/template"
+# Command blocks the docs show that no test runs, each with the reason.
+NOT_RUN_HERE = {
+    ("README.md", "Run the tests", 0): "the template's own suite: `.ci/run` runs it each time",
+    ("benchmarks.md", "Reproduce", 0): (
+        "benchmark runs of 5 to 60 minutes, each filling a cold uv cache from PyPI; their "
+        "flags are checked against the bench's parser"
+    ),
+}
+# Languages a fenced block may have; commands are `bash`, output and file contents the rest.
+LANGUAGES = {SHELL, "text", "yaml", "json", "mermaid"}
+
+
+def other_block(page: str, heading: str, language: str) -> str:
+    """The first block in ``language`` under ``heading`` on ``page``."""
+    for block in blocks(page):
+        if (block.heading, block.language) == (heading, language):
+            return block.text
+    raise AssertionError(f"{page} has no {language} block under {heading!r}")
+
+
+def page_text(page: str) -> str:
+    return page_path(page).read_text(encoding="utf-8")
+
+
+def executed_blocks() -> dict[tuple[str, str, int], list[str]]:
+    """The blocks the test modules fetch with literal `shell_block(page, heading[, index])`
+    calls, and the modules that fetch each."""
+    found: dict[tuple[str, str, int], list[str]] = {}
+    for module in sorted(Path(__file__).parent.glob("test_*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "shell_block"):
+                continue
+            arguments = [ast.literal_eval(argument) for argument in node.args]
+            key = (arguments[0], arguments[1], arguments[2] if len(arguments) > 2 else 0)
+            found.setdefault(key, []).append(module.name)
+    return found
 
 
 def load_hook() -> ModuleType:
@@ -28,23 +74,6 @@ def load_hook() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def fenced_block(page: Path, heading: str, language: str = "bash") -> str:
-    """The first ``language`` code block under ``heading`` on a docs page."""
-    text = "\n" + page.read_text(encoding="utf-8")
-    section = text.split(f"\n{heading}\n", 1)[1]
-    match = re.search(rf"^```{language}\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
-    assert match, f"no {language} block under {heading!r} in {page.name}"
-    return match.group(1)
-
-
-def as_user_script(commands: str, template: Path) -> str:
-    """Docs commands as a script that stops at the first failing line, as a user would."""
-    assert TEMPLATE_PLACEHOLDER in commands
-    lines = commands.replace(TEMPLATE_PLACEHOLDER, str(template)).splitlines()
-    checked = [f'{line}\nstatus=$?; [ "$status" -eq 0 ] || exit "$status"' for line in lines]
-    return "set -x\n" + "\n".join(checked) + "\n"
 
 
 def dvc_stages() -> list[str]:
@@ -119,7 +148,7 @@ def test_validator_messages_leave_the_jinja_out() -> None:
 def test_pipeline_pages_show_every_stage() -> None:
     stages = dvc_stages()
     assert stages, "no stages found in template/dvc.yaml.jinja"
-    diagram = fenced_block(DOCS / "index.md", "## The pipeline", "mermaid")
+    diagram = other_block("index.md", "The pipeline", "mermaid")
     for stage in stages:
         assert re.search(rf"\b{stage}\b", diagram), f"stage {stage} is not in the diagram"
         for page in ("index.md", "project.md"):
@@ -128,11 +157,19 @@ def test_pipeline_pages_show_every_stage() -> None:
 
 
 def test_options_example_renders(template_repo: Path, tmp_path: Path) -> None:
-    commands = fenced_block(DOCS / "options.md", "# Options")
-    run(["bash", "-c", as_user_script(commands, template_repo)], tmp_path)
+    commands = shell_block("options.md", "Options")
+    run(["bash", "-c", as_script(commands, {TEMPLATE_PLACEHOLDER: str(template_repo)})], tmp_path)
     answers = read_answers(tmp_path / "my-project")
     for name, value in re.findall(r"--data (\w+)=(\S+)", commands):
         assert answers[name] == value
+
+
+def fresh_virtual_environment(where: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new virtual environment first on PATH: a machine with Python, pip and git only."""
+    venv = where / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], where)
+    monkeypatch.setenv("PATH", f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    return venv
 
 
 @pytest.mark.project
@@ -140,11 +177,10 @@ def test_quick_start_runs_as_written(
     template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The home page's commands, typed as written, in a fresh virtual environment."""
-    commands = fenced_block(DOCS / "index.md", "## Quick start")
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], tmp_path)
-    monkeypatch.setenv("PATH", f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    result = run(["bash", "-c", as_user_script(commands, template_repo)], tmp_path)
+    commands = shell_block("index.md", "Quick start")
+    fresh_virtual_environment(tmp_path, monkeypatch)
+    script = as_script(commands, {TEMPLATE_PLACEHOLDER: str(template_repo)})
+    result = run(["bash", "-c", script], tmp_path)
     assert "quality gate passed" in result.stdout
     assert (tmp_path / "my-project/metrics.json").is_file()
 
@@ -156,3 +192,94 @@ def test_every_task_of_the_generated_project_is_documented(
     project = render(template_repo, tmp_path / "project", {"serve_api": True, "binder": True})
     documented = set(re.findall(r"nox -s ([\w-]+)", (DOCS / "project.md").read_text()))
     assert noxfile_sessions(project) - documented == set()
+
+
+def test_every_command_block_is_run_by_a_test() -> None:
+    shown = {block.key for page in pages() for block in blocks(page) if block.language == SHELL}
+    executed = executed_blocks()
+    unaccounted = shown - executed.keys() - NOT_RUN_HERE.keys()
+    assert not unaccounted, (
+        "command blocks no test runs: run each with shell_block(page, heading, index) "
+        f"in a test, or list it in NOT_RUN_HERE with the reason: {sorted(unaccounted)}"
+    )
+    stale = (executed.keys() | NOT_RUN_HERE.keys()) - shown
+    assert not stale, f"no such command block in the docs (moved or renamed?): {sorted(stale)}"
+    assert not executed.keys() & NOT_RUN_HERE.keys()
+
+
+def test_every_block_names_a_known_language() -> None:
+    """An unlabelled or `sh`/`console` block would be a command no test accounts for."""
+    for page in pages():
+        for block in blocks(page):
+            assert block.language in LANGUAGES, f"{page}, under {block.heading!r}: {block.text}"
+
+
+def test_sessions_the_docs_name_exist(template_repo: Path, tmp_path: Path) -> None:
+    """`uv run nox -s X` names a session of the generated project; plain `nox -s X` one of
+    the generated project or, for the template's own tasks, of this repository."""
+    project = noxfile_sessions(render(template_repo, tmp_path / "project", {}))
+    template = noxfile_sessions(REPO_ROOT)
+    for page in pages():
+        text = page_text(page)
+        for prefix, session in re.findall(r"(uv run (?:--locked )?)?nox -s ([\w-]+)", text):
+            known = project if prefix else project | template
+            assert session in known, f"{page}: `nox -s {session}` is not a session"
+
+
+def test_benchmark_commands_are_the_bench_options() -> None:
+    """The benchmark lines are not run (see NOT_RUN_HERE); their options must still exist."""
+    from bench.__main__ import parse_args
+
+    commands = other_block("benchmarks.md", "Reproduce", SHELL)
+    lines = [line.split("#")[0].split() for line in commands.splitlines()]
+    assert lines
+    for line in lines:
+        assert line[:3] == ["nox", "-s", "bench"], line
+        parse_args(line[4:] if line[3:4] == ["--"] else line[3:])  # exits 2 on an unknown one
+
+
+@pytest.mark.project
+def test_development_tools_install_and_list_the_tasks(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_virtual_environment(tmp_path, monkeypatch)
+    run(["bash", "-c", as_script(shell_block("development.md", "Developing the template"))],
+        tmp_path)  # fmt: skip
+    listed = run(["nox", "--list"], template_repo).stdout
+    table = set(re.findall(r"^\| `nox -s ([\w-]+)`", page_text("development.md"), re.MULTILINE))
+    assert table == noxfile_sessions(REPO_ROOT)
+    for session in table:
+        assert re.search(rf"^[*-] {re.escape(session)}\b", listed, re.MULTILINE), session
+
+
+@pytest.mark.project
+def test_readme_demo_runs_as_written(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newcomer's first command, on a fresh clone of the template."""
+    clone = tmp_path / "template"
+    run(["git", "clone", "--quiet", str(template_repo), str(clone)], tmp_path)
+    fresh_virtual_environment(tmp_path, monkeypatch)
+    result = run(["bash", "-c", as_script(shell_block("README.md", "Quick start"))], clone)
+    assert "quality gate passed" in result.stdout + result.stderr
+    demo = clone / "build/demo"
+    assert read_answers(demo)["project_name"]
+    assert (demo / "metrics.json").is_file()
+    assert (demo / "models/model.skops").is_file()
+
+
+@pytest.mark.project
+def test_readme_copy_asks_every_question(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`copier copy` without --defaults asks each question; Enter keeps its default."""
+    fresh_virtual_environment(tmp_path, monkeypatch)
+    commands = shell_block("README.md", "Quick start", 1)
+    session = run_at_a_terminal(as_script(commands, {TEMPLATE_PLACEHOLDER: str(template_repo)}),
+                                tmp_path)  # fmt: skip
+    assert session.status == 0, session.output[-3000:]
+    assert session.questions == len(questions())
+    answers = read_answers(tmp_path / "my-project")
+    defaults = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
+    for name in ("ci_provider", "dvc_remote", "license", "python_version", "serve_api"):
+        assert answers[name] == defaults[name]["default"], name

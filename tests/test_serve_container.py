@@ -1,16 +1,19 @@
 """The model service and the notebooks as users get them: API tests, a container image built
 and run for real, the Binder configuration and the exploration notebook.
 
-The image is built with buildah from a Debian base made here by debootstrap (no image registry
-is reachable), then the server is run from it with `buildah run`. Those tests skip only where
+The image is built and run by the docs' own commands (docs/serving.md, "The container image"),
+with `docker` carried out by buildah (`docker_on_buildah.py`) on a Debian base made here by
+debootstrap, as no Docker engine or image registry is reachable. Those tests skip only where
 buildah is not installed; `.ci/run` installs it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -28,15 +31,20 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import read_answers, render, run, setup_project
+from .conftest import COMMAND_TIMEOUT, read_answers, render, run, setup_project
+from .docs_blocks import as_script, shell_block
 
 # Debian bookworm's python3 is 3.11: the project under test targets it to match the base image.
 ANSWERS = {"python_version": "3.11"}
 BASE_IMAGE = "localhost/mlops-template-base:bookworm-python3"
-IMAGE = "localhost/mlops-template-serve:test"
+# The docs block tags the image my-org/my-project, which buildah names in full as below.
+DOCS_TAG = "my-org/my-project"
+DOCS_IMAGE = f"localhost/{DOCS_TAG}:latest"
+DOCKER_SHIM = Path(__file__).with_name("docker_on_buildah.py")
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 SERVER_START_SECONDS = 90
+STOP_SECONDS = 60
+LOG_TAIL_CHARS = 6000
 
 
 def tool(name: str) -> str:
@@ -154,28 +162,133 @@ def base_image(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @dataclass(frozen=True)
-class BuiltImage:
-    name: str
+class ServedImage:
+    """The image the docs block built, and the server it runs from it."""
+
     config: dict[str, Any]
+    base_url: str
+    port: int
+    log: Path
     build_seconds: float
 
 
+def docker_shim(bin_dir: Path, base_image: str) -> Path:
+    """``bin_dir`` with a `docker` executable that runs `docker_on_buildah.py` on ``base_image``."""
+    docker = bin_dir / "docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        f"export DOCKER_ON_BUILDAH_BASE_IMAGE={shlex.quote(base_image)}\n"
+        f'exec {shlex.quote(sys.executable)} {shlex.quote(str(DOCKER_SHIM))} "$@"\n',
+        encoding="utf-8",
+    )
+    docker.chmod(0o755)
+    return bin_dir
+
+
+def log_tail(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")[-LOG_TAIL_CHARS:]
+
+
+def buildah_containers(cwd: Path) -> set[str]:
+    return set(buildah("containers", "--quiet", "--notruncate", cwd=cwd).split())
+
+
+def wait_for_build(log: Path, block: subprocess.Popen[bytes], started: float) -> float:
+    """Wait until the block reaches `docker run`; return how long `docker build` took."""
+    build_started = None
+    while time.monotonic() < started + COMMAND_TIMEOUT:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if build_started is None and re.search(r"^\+ docker build ", text, re.MULTILINE):
+            build_started = time.monotonic()
+        if re.search(r"^\+ docker run ", text, re.MULTILINE):
+            return time.monotonic() - (build_started or started)
+        if block.poll() is not None:
+            pytest.fail(
+                f"the docs block exited {block.returncode} before `docker run`:\n{log_tail(log)}"
+            )
+        time.sleep(0.5)
+    pytest.fail(f"the docs block took over {COMMAND_TIMEOUT} s to build:\n{log_tail(log)}")
+
+
+def group_members(group: int) -> list[int]:
+    """Processes of the process group ``group`` that still run (zombies left out)."""
+    members = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        state, _parent, process_group = stat[stat.rindex(")") + 2 :].split()[:3]
+        if state != "Z" and int(process_group) == group:
+            members.append(int(proc.name))
+    return members
+
+
+def stop_session(block: subprocess.Popen[bytes]) -> bool:
+    """SIGTERM the block's process group (the shell, the docker shim, buildah, the server) and
+    wait until all of it has exited, the shim's clean-up included; SIGKILL it after
+    STOP_SECONDS. True when SIGTERM was enough."""
+    for number in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(block.pid, number)
+        deadline = time.monotonic() + STOP_SECONDS
+        while time.monotonic() < deadline:
+            block.poll()
+            if not group_members(block.pid):
+                block.wait()
+                return number == signal.SIGTERM
+            time.sleep(0.2)
+    block.wait(timeout=STOP_SECONDS)
+    return False
+
+
 @pytest.fixture(scope="module")
-def image(trained_project: Path, base_image: str) -> Iterator[BuiltImage]:
-    """The project's Dockerfile built as is, with the local base swapped in for python:*-slim."""
-    secret = [f"--secret=id=ca_bundle,src={CA_BUNDLE}"] if CA_BUNDLE.is_file() else []
-    commit = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
-    arguments = [f"--build-arg=BASE_IMAGE={base_image}", f"--build-arg=GIT_SHA={commit}", *secret]
-    # The machine's certificates let pip and uv reach PyPI from inside the build.
-    arguments += ["--volume=/etc/ssl/certs:/etc/ssl/certs:ro", "--format=docker", f"--tag={IMAGE}"]
-    start = time.monotonic()
-    buildah("bud", "--isolation=chroot", *arguments, ".", cwd=trained_project)
-    elapsed = time.monotonic() - start
-    inspected = json.loads(buildah("inspect", "--type", "image", IMAGE, cwd=trained_project))
+def served_image(
+    trained_project: Path, base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedImage]:
+    """The docs' "The container image" commands run as written, on a free port, with a `docker`
+    that carries them out with buildah and builds on the local base: the project's Dockerfile
+    is built and the model served from the image until the module's tests are done."""
+    commands = shell_block("serving.md", "The container image")
+    assert f"-t {DOCS_TAG} " in commands, f"the block no longer tags {DOCS_TAG}:\n{commands}"
+    port = free_port()
+    script = as_script(commands, {"8000:8000": f"{port}:8000"})
+    bin_dir = docker_shim(tmp_path_factory.mktemp("docker-shim"), base_image)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    log = trained_project.parent / "container-image-block.log"
+    before = buildah_containers(trained_project)
+    started = time.monotonic()
+    with log.open("wb") as output:
+        block = subprocess.Popen(
+            ["bash", "-c", script],
+            cwd=trained_project,
+            env=env,
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    problems = []
     try:
-        yield BuiltImage(IMAGE, inspected["Docker"]["config"], elapsed)
+        build_seconds = wait_for_build(log, block, started)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_ready(f"{base_url}/ready", block, log)
+        inspected = json.loads(
+            buildah("inspect", "--type", "image", DOCS_IMAGE, cwd=trained_project)
+        )
+        yield ServedImage(inspected["Docker"]["config"], base_url, port, log, build_seconds)
     finally:
-        run(["buildah", "rmi", "--force", IMAGE], trained_project, check=False)
+        if not stop_session(block):
+            problems.append("the docs block did not stop on SIGTERM and was killed")
+        leftovers = buildah_containers(trained_project) - before
+        for container in leftovers:
+            run(["buildah", "rm", container], trained_project, check=False)
+        run(["buildah", "rmi", "--force", DOCS_IMAGE], trained_project, check=False)
+    if leftovers:
+        problems.append(f"`docker run --rm` left buildah containers behind: {sorted(leftovers)}")
+    if problems:
+        pytest.fail("; ".join(problems) + f"\n{log_tail(log)}")
 
 
 def free_port() -> int:
@@ -195,18 +308,18 @@ def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         return error.code, json.loads(error.read())
 
 
-def wait_until_ready(url: str, server: subprocess.Popen[bytes]) -> None:
+def wait_until_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            pytest.fail(f"the server exited with status {server.returncode}")
+            pytest.fail(f"the server exited with status {server.returncode}:\n{log_tail(log)}")
         try:
             if call(url)[0] == 200:
                 return
         except (OSError, ValueError):
             pass
         time.sleep(0.5)
-    pytest.fail(f"{url} did not answer 200 within {SERVER_START_SECONDS} s")
+    pytest.fail(f"{url} did not answer 200 within {SERVER_START_SECONDS} s:\n{log_tail(log)}")
 
 
 def server_uids(port: int) -> set[int]:
@@ -226,11 +339,11 @@ def server_uids(port: int) -> set[int]:
 
 @pytest.mark.project
 def test_image_is_configured_for_production(
-    image: BuiltImage, trained_project: Path, capsys: pytest.CaptureFixture[str]
+    served_image: ServedImage, trained_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with capsys.disabled():
-        print(f"\n[image built in {image.build_seconds:.0f} s]", end=" ")
-    config = image.config
+        print(f"\n[image built in {served_image.build_seconds:.0f} s]", end=" ")
+    config = served_image.config
     assert config["User"] == "10001:10001"
     package = read_answers(trained_project)["package_name"]
     assert config["Cmd"][:2] == ["uvicorn", f"{package}.serve:app"]
@@ -241,57 +354,51 @@ def test_image_is_configured_for_production(
 
 @pytest.mark.project
 def test_image_serves_predictions_as_a_non_root_user(
-    image: BuiltImage, trained_project: Path
+    served_image: ServedImage, trained_project: Path
 ) -> None:
-    container = buildah("from", image.name, cwd=trained_project)
-    port = free_port()
-    command = [str(port) if part == "8000" else part for part in image.config["Cmd"]]
-    assert (
-        buildah("run", "--isolation", "chroot", container, "id", "-u", cwd=trained_project)
-        == "10001"
+    base = served_image.base_url
+    assert call(f"{base}/health") == (200, {"status": "ok"})
+    test_split = (trained_project / "data/prepared/test.csv").read_text().splitlines()
+    header = test_split[0].split(",")
+    rows = [dict(zip(header, map(float, line.split(",")), strict=True)) for line in test_split[1:4]]
+    for row in rows:
+        del row["target"]
+    status, answer = call(f"{base}/predict", {"rows": rows})
+    assert status == 200, answer
+    assert [prediction["label"] in (0, 1) for prediction in answer["predictions"]] == [True] * 3
+
+    lock = yaml.safe_load((trained_project / "dvc.lock").read_text())
+    md5 = next(
+        out["md5"] for out in lock["stages"]["train"]["outs"] if out["path"] == "models/model.skops"
     )
-    log = trained_project.parent / "server.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            ["buildah", "run", "--isolation", "chroot", container, *command],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(f"{base}/ready", server)
-        assert call(f"{base}/health") == (200, {"status": "ok"})
-        test_split = (trained_project / "data/prepared/test.csv").read_text().splitlines()
-        header = test_split[0].split(",")
-        rows = [
-            dict(zip(header, map(float, line.split(",")), strict=True)) for line in test_split[1:4]
-        ]
-        for row in rows:
-            del row["target"]
-        status, answer = call(f"{base}/predict", {"rows": rows})
-        assert status == 200, answer
-        assert [prediction["label"] in (0, 1) for prediction in answer["predictions"]] == [True] * 3
+    commit = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
+    status, model = call(f"{base}/model")
+    assert (model["md5"], model["git_sha"]) == (md5, commit)
 
-        lock = yaml.safe_load((trained_project / "dvc.lock").read_text())
-        md5 = next(
-            out["md5"]
-            for out in lock["stages"]["train"]["outs"]
-            if out["path"] == "models/model.skops"
-        )
-        commit = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
-        status, model = call(f"{base}/model")
-        assert (model["md5"], model["git_sha"]) == (md5, commit)
+    uids = server_uids(served_image.port)
+    assert uids, "the server process was not found"
+    assert 0 not in uids, f"the server runs as root (uids {uids})"
 
-        uids = server_uids(port)
-        assert uids, "the server process was not found"
-        assert 0 not in uids, f"the server runs as root (uids {uids})"
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-        run(["buildah", "rm", container], trained_project, check=False)
-    assert '"path": "/predict", "status": 200' in log.read_text(), "requests are logged as JSON"
+    logged = '"path": "/predict", "status": 200'
+    deadline = time.monotonic() + 5
+    while logged not in served_image.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert logged in served_image.log.read_text(), "requests are logged as JSON"
+
+
+@pytest.mark.project
+def test_bench_measures_predict_on_a_project(
+    trained_project: Path, template_repo: Path, tmp_path: Path
+) -> None:
+    """docs/serving.md's benchmark command, from a clone of the template repository."""
+    clone = tmp_path / "template"
+    run(["git", "clone", "--quiet", str(template_repo), str(clone)], tmp_path)
+    commands = shell_block("serving.md", "Benchmark")
+    script = as_script(commands, {"/path/to/my-project": str(trained_project)})
+    output = run(["bash", "-c", script], clone).stdout
+    figures = re.search(r"^(\d+) requests at concurrency 8 in [\d.]+ s, (\d+) errors$", output,
+                        re.MULTILINE)  # fmt: skip
+    assert figures, output
+    assert int(figures.group(1)) > 0
+    assert figures.group(2) == "0"
+    assert re.search(r"^/predict latency: p50 [\d.]+ ms, p99 [\d.]+ ms$", output, re.MULTILINE)

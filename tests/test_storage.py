@@ -2,18 +2,22 @@
 
 The slow tests (marked `project`) push from one clone of a generated project and reuse what
 it pushed from another, with a local directory remote and with S3 served by moto on
-127.0.0.1. Credentials and endpoints reach DVC through `dvc remote modify --local` or the
-environment, never through a committed file.
+127.0.0.1. They follow docs/data.md by running its command blocks: the S3-compatible store's
+endpoint is committed with the project, the keys reach DVC through
+`dvc remote modify --local` or the environment and are never committed, and the project's
+own data comes in as "Bring your own data" says. The drift check reads prediction logs from
+S3 as docs/monitoring.md shows.
 """
 
 from __future__ import annotations
 
 import configparser
+import csv
 import hashlib
 import json
 import os
+import random
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +30,7 @@ from typing import Any
 import pytest
 
 from .conftest import read_answers, render, run, setup_project
+from .docs_blocks import as_script, shell_block
 from .matrix import Variant
 from .test_ci import check, github_workflows, gitlab_jobs, tool
 from .test_project import stages_run
@@ -273,17 +278,32 @@ def test_gitlab_asks_for_an_oidc_token_only_for_clouds(ci_project: Path) -> None
 S3_KEYS = {"access_key_id": "storage-test-key-id", "secret_access_key": "storage-test-secret"}
 S3_ENV = {"access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY"}
 BUCKET = "dvc-storage-tests"
-OWN_DATA = "data/external/tumours.csv"
+REMOTE_SECTION = "'remote \"storage\"'"
+# The project's own data, as docs/data.md brings it in: a customer table with its own label.
+OWN_DATA = "data/external/customers.csv"
+LABEL = "churned"
+CUSTOMER_FEATURES = ["tenure_months", "monthly_charges", "support_calls"]
+CUSTOMERS_SCHEMA = f"""\
+# Data contract of {OWN_DATA}: one row per customer, `{LABEL}` is the label (data.target).
+min_rows: 50
+allow_extra_columns: false
+columns:
+  tenure_months: {{type: int, min: 1, max: 72}}
+  monthly_charges: {{type: float, min: 0, max: 500}}
+  support_calls: {{type: int, min: 0, max: 50}}
+  {LABEL}: {{type: int, allowed: [0, 1]}}
+"""
 
 
 @dataclass(frozen=True)
 class Remote:
-    """A DVC remote for the tests: its answers, and the per-machine settings of each clone."""
+    """A DVC remote for the tests: its answers, what the project commits about it beyond the
+    URL, and the credentials each machine keeps to itself."""
 
     kind: str
     url: str
     empty_url: str  # a location with nothing in it, as before anyone has pushed
-    machine_options: dict[str, str] = field(default_factory=dict)  # endpoint, not secret
+    endpoint: str = ""  # an S3-compatible store's address: not secret, committed
     credentials: dict[str, str] = field(default_factory=dict)
 
 
@@ -293,11 +313,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_KEYS["access_key_id"],
+        aws_secret_access_key=S3_KEYS["secret_access_key"],
+    )
+
+
 @pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An S3 API on 127.0.0.1 (moto's server), with the test bucket created."""
-    import boto3
-
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
@@ -313,14 +343,7 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except OSError:
                 assert time.monotonic() < deadline, "moto_server did not start"
                 time.sleep(0.2)
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=S3_KEYS["access_key_id"],
-            aws_secret_access_key=S3_KEYS["secret_access_key"],
-        )
-        client.create_bucket(Bucket=BUCKET)
+        s3_client(endpoint).create_bucket(Bucket=BUCKET)
         yield endpoint
     finally:
         server.terminate()
@@ -339,7 +362,7 @@ def remote(
         patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_home / "credentials"))
         patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for name in S3_ENV.values():
+        for name in [*S3_ENV.values(), "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]:
             patch.delenv(name, raising=False)
         if request.param == "local":
             storage = tmp_path_factory.mktemp("dvc-storage")
@@ -350,7 +373,7 @@ def remote(
                 "s3",
                 f"s3://{BUCKET}/project",
                 f"s3://{BUCKET}/empty",
-                machine_options={"endpointurl": endpoint},
+                endpoint=endpoint,
                 credentials=S3_KEYS,
             )
 
@@ -359,16 +382,44 @@ def nox(project: Path, *session: str) -> subprocess.CompletedProcess[str]:
     return run(["uv", "run", "--locked", "nox", "-s", *session], project)
 
 
+def run_block(project: Path, block: str, substitutions: dict[str, str] | None = None) -> str:
+    """Run a command block of the docs in ``project``; return what it printed."""
+    result = run(["bash", "-c", as_script(block, substitutions)], project)
+    return result.stdout + result.stderr
+
+
+def s3_commands(remote: Remote, lines: str = "all") -> tuple[str, dict[str, str]]:
+    """docs/data.md's commands for an S3-compatible store, with this remote's values: all of
+    them (the endpoint, committed, then the keys), or only the `--local` ones (the keys)."""
+    block = shell_block("data.md", "Amazon S3 and S3-compatible stores (`s3`)")
+    keys = {
+        "<key-id>": remote.credentials["access_key_id"],
+        "<secret>": remote.credentials["secret_access_key"],
+    }
+    if lines == "local":
+        return "\n".join(line for line in block.splitlines() if " --local " in line), keys
+    return block, {"https://minio.example.com": remote.endpoint, **keys}
+
+
+def configure_remote(project: Path, remote: Remote) -> None:
+    """The first machine sets the remote up as docs/data.md says and commits the endpoint;
+    the keys stay in its git-ignored .dvc/config.local."""
+    if remote.kind != "s3":
+        return  # a local directory needs nothing beyond the URL the answers wrote
+    run_block(project, *s3_commands(remote))
+    run(["git", "add", ".dvc/config"], project)
+    run(["git", "commit", "--quiet", "-m", "Use the S3-compatible store"], project)
+
+
 def configure_machine(project: Path, remote: Remote, credentials: bool = True) -> None:
-    """What each machine sets for itself, in the git-ignored .dvc/config.local."""
-    options = remote.machine_options | (remote.credentials if credentials else {})
-    for option, value in options.items():
-        run(["uv", "run", "--locked", "dvc", "remote", "modify", "--local", "storage",
-             option, value], project)  # fmt: skip
+    """What every other machine sets for itself: the keys, with the docs' `--local` commands.
+    The URL and the endpoint come with the clone."""
+    if credentials and remote.credentials:
+        run_block(project, *s3_commands(remote, "local"))
 
 
 def clone(origin: Path, destination: Path, remote: Remote, credentials: bool = True) -> Path:
-    """A new machine: clone the repository, install the locked environment, set the remote."""
+    """A new machine: clone the repository, install the locked environment, set the keys."""
     run(["git", "clone", "--quiet", str(origin), str(destination)], origin.parent)
     run(["uv", "sync", "--locked", "--quiet"], destination)
     configure_machine(destination, remote, credentials)
@@ -379,26 +430,62 @@ def digest(path: Path) -> str:
     return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
+def write_customers(path: Path, rows: int = 600) -> Path:
+    """A customer table whose label follows from the features closely enough for the gate."""
+    rng = random.Random(2024)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow([*CUSTOMER_FEATURES, LABEL])
+        for _ in range(rows):
+            tenure = rng.randint(1, 72)
+            charges = round(rng.uniform(20, 120), 2)
+            calls = rng.randint(0, 9)
+            risk = -0.09 * tenure + 0.03 * charges + 0.5 * calls - 1.0 + rng.gauss(0, 0.3)
+            writer.writerow([tenure, charges, calls, int(risk > 0)])
+    return path
+
+
+def bring_own_data(project: Path, customers: Path) -> None:
+    """docs/data.md, "Bring your own data": its two command blocks, and the steps its prose
+    gives between them."""
+    run_block(
+        project,
+        shell_block("data.md", "Bring your own data", 0),
+        {"/path/to/customers.csv": str(customers)},
+    )
+    staged = run(["git", "diff", "--cached", "--name-only"], project).stdout.split()
+    assert staged == [f"{OWN_DATA}.dvc"], "git gets the pointer, never the data itself"
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    for old, new in [("source: sklearn:breast_cancer", f"source: {OWN_DATA}"),
+                     ("target: target", f"target: {LABEL}")]:  # fmt: skip
+        assert text.count(old) == 1, f"params.yaml no longer holds {old!r}"
+        text = text.replace(old, new)
+    params.write_text(text, encoding="utf-8")
+    (project / "schema.yaml").write_text(CUSTOMERS_SCHEMA, encoding="utf-8")
+    result = nox(project, "pipeline")
+    rows = len(customers.read_text(encoding="utf-8").splitlines()) - 1
+    assert f"validate: {rows} rows, {len(CUSTOMER_FEATURES) + 1} columns match" in result.stdout
+    assert "quality gate passed" in result.stdout
+    run_block(project, shell_block("data.md", "Bring your own data", 1))
+
+
 @pytest.fixture(scope="module")
 def origin(remote: Remote, template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Clone A, with two commits: a pipeline run on the sample data, not pushed; then a run
-    on its own data (`dvc add`ed under data/external/), pushed with the run cache."""
+    """Clone A, with two pipeline runs committed: one on the sample data, not pushed; then one
+    on a customers.csv of its own, brought in and pushed (with the run cache) as the docs say."""
     answers = {"dvc_remote": remote.kind, "dvc_remote_url": remote.url}
-    project = render(template_repo, tmp_path_factory.mktemp(f"origin-{remote.kind}") / "a", answers)
+    home = tmp_path_factory.mktemp(f"origin-{remote.kind}")
+    project = render(template_repo, home / "a", answers)
     setup_project(project)
-    configure_machine(project, remote)
+    configure_remote(project, remote)
     nox(project, "pipeline")
     run(["git", "add", "--all"], project)
     run(["git", "commit", "--quiet", "-m", "First pipeline run"], project)
-    # Our own data: the sample written out as a CSV file, as data/external/README.md says.
-    shutil.copy(project / "data/raw/dataset.csv", project / OWN_DATA)
-    run(["uv", "run", "--locked", "dvc", "add", "--quiet", OWN_DATA], project)
-    params = project / "params.yaml"
-    params.write_text(params.read_text().replace("sklearn:breast_cancer", OWN_DATA))
-    nox(project, "pipeline")
-    nox(project, "data-push")
-    run(["git", "add", "--all"], project)
-    run(["git", "commit", "--quiet", "-m", "Train on our own data"], project)
+    bring_own_data(project, write_customers(home / "downloads/customers.csv"))
+    left = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout
+    assert left == "", f"the docs' commands leave files out of the commit:\n{left}"
     return project
 
 
@@ -410,23 +497,42 @@ def test_only_the_chosen_remote_is_installed(origin: Path, remote: Remote) -> No
 
 
 @pytest.mark.project
-def test_nothing_secret_or_machine_specific_is_committed(origin: Path, remote: Remote) -> None:
+def test_credentials_stay_local_and_the_endpoint_is_committed(origin: Path, remote: Remote) -> None:
     tracked = run(["git", "ls-files"], origin).stdout.splitlines()
     assert ".dvc/config.local" not in tracked
-    for value in [*remote.credentials.values(), *remote.machine_options.values()]:
-        found = run(["git", "grep", "--fixed-strings", "--files-with-matches", value], origin,
-                    check=False)  # fmt: skip
+    run(["git", "check-ignore", "--quiet", ".dvc/config.local"], origin)
+    committed = configparser.ConfigParser()
+    committed.read_string(run(["git", "show", "HEAD:.dvc/config"], origin).stdout)
+    expected = {"url": remote.url} | ({"endpointurl": remote.endpoint} if remote.endpoint else {})
+    assert dict(committed[REMOTE_SECTION]) == expected
+    local = configparser.ConfigParser()
+    local.read(origin / ".dvc/config.local")
+    if remote.credentials:
+        assert dict(local[REMOTE_SECTION]) == remote.credentials
+    else:
+        assert not (origin / ".dvc/config.local").exists()
+    # The keys are in no file of any commit, and no commit ever set them in .dvc/config.
+    revisions = run(["git", "rev-list", "--all"], origin).stdout.split()
+    for value in remote.credentials.values():
+        found = run(["git", "grep", "--fixed-strings", "--files-with-matches", value, *revisions],
+                    origin, check=False)  # fmt: skip
         assert found.stdout == "", f"{value!r} is committed in {found.stdout}"
+    messages = run(["git", "log", "--all", "--format=%B"], origin).stdout
+    assert not any(value in messages for value in remote.credentials.values())
+    history = run(["git", "log", "--all", "--format=", "--patch", "--", ".dvc/config"], origin)
+    assert not any(option in history.stdout for option in remote.credentials)
 
 
 @pytest.mark.project
 def test_another_clone_pulls_and_reproduces_nothing(
     origin: Path, remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # This machine takes its credentials from the environment, as CI does after an OIDC login.
+    # This machine takes its keys from the environment, as CI does after an OIDC login, and
+    # the endpoint from git.
     for option, value in remote.credentials.items():
         monkeypatch.setenv(S3_ENV[option], value)
     project = clone(origin, tmp_path / "b", remote, credentials=False)
+    assert not (project / ".dvc/config.local").exists()
     nox(project, "data-pull")
     result = run(["uv", "run", "--locked", "dvc", "repro"], project)
     assert stages_run(result.stdout) == []
@@ -473,6 +579,42 @@ def test_pull_with_an_empty_remote_trains_from_scratch(
     result = nox(project, "pipeline", "--", "--pull")
     assert {"prepare", "train", "evaluate"} <= set(stages_run(result.stdout))
     assert "quality gate passed" in result.stdout
+
+
+@pytest.mark.project
+def test_drift_check_reads_the_logs_from_s3(
+    origin: Path, remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/monitoring.md's command as written, with the logs in a bucket of their own and the
+    store's endpoint and keys in the environment only: rows like the training data pass."""
+    if remote.kind != "s3":
+        pytest.skip("the documented logs' URL is on S3")
+    block = shell_block("monitoring.md", "Connecting it to real logs")
+    location = re.search(r"PREDICTION_LOGS_URL=s3://([^/\s]+)/(\S*)", block)
+    assert location, f"the block no longer fetches the logs from S3:\n{block}"
+    bucket, prefix = location.groups()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", remote.endpoint)
+    for option, value in remote.credentials.items():
+        monkeypatch.setenv(S3_ENV[option], value)
+    project = clone(origin, tmp_path / "b", remote, credentials=False)
+    nox(project, "data-pull")  # the training split the logs are compared with
+
+    # What two replicas of the service logged: the training rows' features, as JSON lines.
+    with (project / "data/prepared/train.csv").open(newline="", encoding="utf-8") as stream:
+        rows = [{name: json.loads(value) for name, value in row.items() if name != LABEL}
+                for row in csv.DictReader(stream)]  # fmt: skip
+    client = s3_client(remote.endpoint)
+    client.create_bucket(Bucket=bucket)
+    logs = {"replica-1.jsonl": rows[::2], "replica-2.jsonl": rows[1::2]}
+    for name, part in logs.items():
+        body = "".join(json.dumps(row) + "\n" for row in part).encode()
+        client.put_object(Bucket=bucket, Key=prefix + name, Body=body)
+
+    output = run_block(project, block)
+    assert "dvc get-url --force" in output, "the logs are fetched from PREDICTION_LOGS_URL"
+    fetched = sorted(path.name for path in (project / "data/monitoring/latest").iterdir())
+    assert fetched == sorted(logs)
+    assert f"monitor: no drift in {len(CUSTOMER_FEATURES)} features" in output, output
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from copier import run_copy, run_update
 
-from .conftest import REPO_ROOT, install, run
+from .conftest import REPO_ROOT, install, read_answers, run
+from .docs_blocks import as_script, run_at_a_terminal, shell_block
+from .matrix import questions
 
 CONFLICT_MARKER = "<<<<<<< "
 
@@ -244,3 +246,22 @@ def test_template_update_session_updates_then_fails_on_conflict(
     result = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project, check=False)
     assert result.returncode != 0
     assert "conflicts to resolve in: README.md" in result.stdout + result.stderr
+
+
+@pytest.mark.project
+def test_update_commands_as_documented(template: Path, tmp_path: Path) -> None:
+    """docs/updating.md's commands at a terminal: copier (from PyPI, through uvx) asks the
+    questions again with the project's answers as defaults, Enter keeps each, and the
+    release lands in the working tree for `git diff` to show."""
+    project = generate(template, tmp_path / "project", project_name="Churn Model")
+    release(
+        template, "v1.1.0", {"template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew.\n")}
+    )
+    session = run_at_a_terminal(as_script(shell_block("updating.md", "Taking a new release")),
+                                project)  # fmt: skip
+    assert session.status == 0, session.output[-3000:]
+    assert session.questions == len(questions())
+    assert "\n+New.\n" in session.text, "git diff shows the release's change"
+    assert "New." in (project / "README.md").read_text()
+    answers = read_answers(project)
+    assert (answers["_commit"], answers["project_name"]) == ("v1.1.0", "Churn Model")

@@ -1,0 +1,131 @@
+"""The shell commands the documentation shows, as the tests fetch and run them.
+
+A command block is a fenced ```bash block in `docs/*.md` or `README.md`. Tests take a block with
+`shell_block(page, heading)` (literal arguments, so `tests/test_docs.py` can find every call
+without running anything), replace its placeholders with real values, and run it with
+`as_script`, which stops at the first failing command, as a user at a terminal would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DOCS = REPO_ROOT / "docs"
+TEMPLATE_PLACEHOLDER = "/path/to/this/template"
+SHELL = "bash"
+
+FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fenced block: the page, the nearest heading above it, its rank under that heading
+    among blocks of its language, the language and the text."""
+
+    page: str
+    heading: str
+    index: int
+    language: str
+    text: str
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.page, self.heading, self.index)
+
+
+def page_path(page: str) -> Path:
+    """``README.md`` is the repository's; any other name is a page of the docs site."""
+    return REPO_ROOT / page if page == "README.md" else DOCS / page
+
+
+def blocks(page: str) -> list[Block]:
+    """Every fenced block of ``page``, each with the heading it sits under."""
+    text = page_path(page).read_text(encoding="utf-8")
+    found: list[Block] = []
+    heading, position = "", 0
+    counts: dict[tuple[str, str], int] = {}
+    for fence in FENCE.finditer(text):
+        # Headings are looked for between blocks only: a `# comment` inside one is not one.
+        for match in HEADING.finditer(text, position, fence.start()):
+            heading = match.group(1)
+        position = fence.end()
+        language = fence.group(1)
+        index = counts.get((heading, language), 0)
+        counts[(heading, language)] = index + 1
+        found.append(Block(page, heading, index, language, fence.group(2)))
+    return found
+
+
+def pages() -> list[str]:
+    """The pages whose commands the tests answer for: the README and every docs page."""
+    return ["README.md", *sorted(path.name for path in DOCS.glob("*.md"))]
+
+
+def shell_block(page: str, heading: str, index: int = 0) -> str:
+    """The ``index``-th bash block under ``heading`` (its text, without the #'s) on ``page``."""
+    for block in blocks(page):
+        if block.language == SHELL and block.key == (page, heading, index):
+            return block.text
+    raise AssertionError(f"{page} has no bash block {index} under the heading {heading!r}")
+
+
+def as_script(commands: str, substitutions: Mapping[str, str] | None = None) -> str:
+    """``commands`` as a bash script that echoes each command and stops at the first failure,
+    also inside a ``a && b`` line (where ``set -e`` alone would carry on).
+
+    Each key of ``substitutions`` (a placeholder such as ``/path/to/this/template``) must occur
+    in the block, so that a test notices when the docs stop showing it.
+    """
+    for placeholder, value in (substitutions or {}).items():
+        assert placeholder in commands, f"the block no longer shows {placeholder!r}:\n{commands}"
+        commands = commands.replace(placeholder, value)
+    lines = commands.replace("\\\n", " ").splitlines()
+    checked = [f'{line}\nstatus=$?; [ "$status" -eq 0 ] || exit "$status"' for line in lines]
+    return "set -x\n" + "\n".join(checked) + "\n"
+
+
+# prompt_toolkit switches bracketed paste on each time it starts a prompt: one per question.
+PROMPT_STARTS = re.compile(r"\x1b\[\?2004h")
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a terminal showed while a block ran: the questions asked and the whole output."""
+
+    questions: int
+    output: str
+    status: int
+
+    @property
+    def text(self) -> str:
+        """The output without colours and cursor movements, lines ending in a newline."""
+        plain = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[>=])", "", self.output)
+        return plain.replace("\r\n", "\n")
+
+
+def run_at_a_terminal(script: str, cwd: Path, timeout: float = 600) -> Session:
+    """Run ``script`` in a pseudo-terminal, pressing Enter at every question (so copier takes
+    each question's default), as a user who accepts what is offered would. Pagers print
+    straight through (`git diff` would otherwise wait for a key)."""
+    import pexpect
+
+    environment = os.environ | {"PAGER": "cat", "GIT_PAGER": "cat"}
+    child = pexpect.spawn(
+        "bash", ["-c", script], cwd=str(cwd), env=environment, encoding="utf-8",
+        timeout=timeout, dimensions=(50, 200), codec_errors="replace",
+    )  # fmt: skip
+    questions, output = 0, []
+    while child.expect([PROMPT_STARTS, pexpect.EOF]) == 0:
+        output.append(child.before + child.after)
+        questions += 1
+        child.send("\r")
+    output.append(child.before)
+    child.close()
+    status = child.exitstatus if child.exitstatus is not None else 128 + child.signalstatus
+    return Session(questions, "".join(output), status)
