@@ -8,6 +8,7 @@ without running anything), replace its placeholders with real values, and run it
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from collections.abc import Mapping
@@ -73,6 +74,57 @@ def shell_block(page: str, heading: str, index: int = 0) -> str:
         if block.language == SHELL and block.key == (page, heading, index):
             return block.text
     raise AssertionError(f"{page} has no bash block {index} under the heading {heading!r}")
+
+
+def test_modules() -> list[Path]:
+    return sorted(Path(__file__).parent.glob("test_*.py"))
+
+
+def executed_blocks() -> dict[tuple[str, str, int], list[str]]:
+    """The blocks the test modules fetch with literal `shell_block(page, heading[, index])`
+    calls, and the modules that fetch each."""
+    found: dict[tuple[str, str, int], list[str]] = {}
+    for module in test_modules():
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "shell_block"):
+                continue
+            arguments = [ast.literal_eval(argument) for argument in node.args]
+            key = (arguments[0], arguments[1], arguments[2] if len(arguments) > 2 else 0)
+            found.setdefault(key, []).append(module.name)
+    return found
+
+
+def sessions_after_dash_s(words: list[object]) -> set[str]:
+    """The session names that follow `"nox", "-s"` in a literal argument list."""
+    found: set[str] = set()
+    for start in range(len(words) - 2):
+        if words[start : start + 2] == ["nox", "-s"]:
+            for word in words[start + 2 :]:
+                if not isinstance(word, str) or word.startswith("-"):
+                    break
+                found.add(word)
+    return found
+
+
+def sessions_the_tests_run() -> set[str]:
+    """Generated-project nox sessions the tests start: `"nox", "-s", NAME...` in an argument
+    list, `nox(project, NAME)` (a helper of test_storage), or `uv run nox -s NAME` in a docs
+    block that a test runs."""
+    found: set[str] = set()
+    for module in test_modules():
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.List | ast.Tuple):
+                found |= sessions_after_dash_s([getattr(item, "value", None) for item in node.elts])
+            elif (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") == "nox"
+                and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                found.add(node.args[1].value)
+    for key in executed_blocks():
+        found |= set(re.findall(r"uv run (?:--locked )?nox -s ([\w-]+)", shell_block(*key)))
+    return found
 
 
 def as_script(commands: str, substitutions: Mapping[str, str] | None = None) -> str:
