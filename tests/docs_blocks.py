@@ -161,10 +161,13 @@ class Session:
         return plain.replace("\r\n", "\n")
 
 
-def run_at_a_terminal(script: str, cwd: Path, timeout: float = 600) -> Session:
+def run_at_a_terminal(
+    script: str, cwd: Path, replies: Mapping[str, str] | None = None, timeout: float = 600
+) -> Session:
     """Run ``script`` in a pseudo-terminal, pressing Enter at every question (so copier takes
-    each question's default), as a user who accepts what is offered would. Pagers print
-    straight through (`git diff` would otherwise wait for a key)."""
+    each question's default), as a user who accepts what is offered would, and typing
+    ``replies[pattern]`` (followed by Enter) whenever the output matches ``pattern``. Pagers
+    print straight through (`git diff` would otherwise wait for a key)."""
     import pexpect
 
     environment = os.environ | {"PAGER": "cat", "GIT_PAGER": "cat"}
@@ -172,11 +175,13 @@ def run_at_a_terminal(script: str, cwd: Path, timeout: float = 600) -> Session:
         "bash", ["-c", script], cwd=str(cwd), env=environment, encoding="utf-8",
         timeout=timeout, dimensions=(50, 200), codec_errors="replace",
     )  # fmt: skip
+    answers = list((replies or {}).items())
+    patterns = [PROMPT_STARTS, *(re.compile(pattern) for pattern, _ in answers), pexpect.EOF]
     questions, output = 0, []
-    while child.expect([PROMPT_STARTS, pexpect.EOF]) == 0:
+    while (matched := child.expect(patterns)) != len(patterns) - 1:
         output.append(child.before + child.after)
         questions += 1
-        child.send("\r")
+        child.send(answers[matched - 1][1] + "\r" if matched else "\r")
     output.append(child.before)
     child.close()
     status = child.exitstatus if child.exitstatus is not None else 128 + child.signalstatus

@@ -269,3 +269,22 @@ def test_readme_copy_asks_every_question(
     defaults = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
     for name in ("ci_provider", "dvc_remote", "license", "python_version", "serve_api"):
         assert answers[name] == defaults[name]["default"], name
+
+
+def test_tool_versions_the_docs_pin_are_the_projects(template_repo: Path, tmp_path: Path) -> None:
+    """A `tool==X` the docs tell users to run is the version the generated project pins."""
+    project = render(template_repo, tmp_path / "project", {})
+    config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    pinned = {
+        repo["repo"].rstrip("/").rsplit("/", 1)[-1]: repo["rev"].removeprefix("v")
+        for repo in config["repos"]
+        if "rev" in repo
+    }
+    for name in ("pyproject.toml", "noxfile.py"):
+        text = (project / name).read_text(encoding="utf-8")
+        pinned |= dict(re.findall(r"([A-Za-z][\w.-]*)==([\w.]+)", text))
+    shown = [(page, *pin) for page in pages() for pin in re.findall(
+        r"\b([A-Za-z][\w.-]*)==(\d[\w.]*)", page_text(page))]  # fmt: skip
+    assert shown, "no pinned tool in the docs: drop this test"
+    for page, tool, version in shown:
+        assert pinned.get(tool) == version, f"{page}: {tool}=={version}, not {pinned.get(tool)}"

@@ -7,6 +7,7 @@ and run the way the hook runs it, with the config's arguments, over the rendered
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,9 +17,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from .conftest import read_answers
+from .conftest import read_answers, render, run
+from .docs_blocks import as_script, run_at_a_terminal, shell_block
 from .matrix import Variant
 
 # Hook repository -> the PyPI distribution that carries its tool.
@@ -151,3 +154,28 @@ def test_security_files_name_the_answers(variant: Variant, rendered: Path) -> No
     assert answers["author_email"] in (rendered / "SECURITY.md").read_text()
     owners = (rendered / "CODEOWNERS").read_text().splitlines()[-1]
     assert owners == f"* {answers['code_owners']}"
+
+
+@pytest.mark.project
+def test_faq_recipe_for_a_false_alarm_satisfies_the_hook(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """docs/faq.md: a checksum that looks like a secret is flagged; after the page's scan and
+    an audit that answers `y`, the baseline records it as no secret and the hook passes."""
+    project = render(template_repo, tmp_path / "project", {})
+    checksums = "tests/checksums.py"
+    (project / checksums).write_text('DATASET_SHA1 = "f3a9c1e27b84d6059a1e3c7b2d8f4e6a91b0c5d7"\n')
+    for command in (["init", "--quiet"], ["add", "--all"]):
+        run(["git", *command], project)
+    hook = [str(Path(sys.executable).parent / "detect-secrets-hook")]
+    hook += ["--baseline", ".secrets.baseline", checksums]
+    assert run(hook, project, check=False).returncode != 0, "the checksum is flagged at first"
+
+    script = as_script(shell_block("faq.md", "Security hooks"))
+    session = run_at_a_terminal(script, project, {r"\(y\)es, \(n\)o, \(s\)kip": "y"})
+    assert session.status == 0, session.text[-3000:]
+    assert "Should this string be committed to the repository?" in session.text
+    findings = json.loads((project / ".secrets.baseline").read_text())["results"]
+    assert [finding["is_secret"] for finding in findings[checksums]] == [False]
+    run(["git", "add", ".secrets.baseline"], project)  # the page: "then commit" it
+    run(hook, project)
