@@ -7,6 +7,7 @@ here they are validated offline against the platforms' schemas and security rule
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import read_answers
+from .conftest import REPO_ROOT, read_answers
 from .docs_blocks import sessions_after_dash_s, sessions_the_tests_run
 from .matrix import Variant
 
@@ -237,3 +238,79 @@ def test_session_scan_reads_argument_lists() -> None:
     assert sessions_after_dash_s(words) == {"lint", "tests"}
     assert sessions_after_dash_s(["nox", "-s", None, "x"]) == set()
     assert {"pipeline", "data-push", "template-update", "monitor"} <= sessions_the_tests_run()
+
+
+SETUP_PAGE = REPO_ROOT / "docs/setup.md"
+# Read from the environment by DVC or a cloud SDK on GitLab, so no file names them.
+READ_BY_TOOLS_ON_GITLAB = {
+    "AWS_ROLE_ARN", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_STORAGE_ACCOUNT",
+}  # fmt: skip
+# Set by the CI platform itself (GitHub's runtime variables reach the shared deploy scripts).
+PLATFORM_PREFIXES = ("CI_", "GITLAB_", "ACTIONS_")
+
+
+def documented_inputs(platform: str) -> set[str]:
+    """The names in the first column of the table under `## {platform}` of docs/setup.md."""
+    text = SETUP_PAGE.read_text(encoding="utf-8")
+    section = text.split(f"\n## {platform}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]*)`", row)}
+
+
+def github_inputs(project: Path) -> set[str]:
+    """Variables and secrets the GitHub workflows read (the built-in token aside)."""
+    texts = [path.read_text() for path in (project / ".github").rglob("*.yml")]
+    names = {name for text in texts for name in re.findall(r"\b(?:vars|secrets)\.(\w+)", text)}
+    return names - {"GITHUB_TOKEN"}
+
+
+def defined_in(node: Any) -> set[str]:
+    """Keys of every `variables:` and `id_tokens:` mapping of a GitLab CI document."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("variables", "id_tokens") and isinstance(value, dict):
+                found |= set(value)
+            found |= defined_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= defined_in(item)
+    return found
+
+
+def gitlab_inputs(project: Path) -> set[str]:
+    """Variables the GitLab jobs and the deploy scripts they call read without defining."""
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    scripts = [path.read_text() for path in project.glob("deploy/*.sh")]
+    code = [
+        line for text in scripts for line in text.splitlines() if not line.lstrip().startswith("#")
+    ]
+    text = json.dumps(pipeline) + "\n".join(code)  # comments left out: they only mention names
+    referenced = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", text))
+    assigned = set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", text))
+    defined = assigned | defined_in(pipeline)
+    return {name for name in referenced - defined if not name.startswith(PLATFORM_PREFIXES)}
+
+
+def test_setup_page_lists_every_ci_input(template_repo: Path, tmp_path: Path) -> None:
+    """docs/setup.md names every variable and secret CI reads, for every remote and publisher,
+    and nothing CI no longer reads."""
+    from .conftest import render
+    from .test_storage import URL_PREFIXES
+
+    read = {"GitHub": set[str](), "GitLab": set(READ_BY_TOOLS_ON_GITLAB)}
+    cases = [{"dvc_remote": kind, "dvc_remote_url": f"{prefix}ml-data/project"}
+             for kind, prefix in URL_PREFIXES.items()]  # fmt: skip
+    cases[0]["dvc_remote_url"] = "/srv/ml-data/project"
+    cases.append({"report_publisher": "cml"})
+    for number, answers in enumerate(cases):
+        project = render(template_repo, tmp_path / str(number), answers | {"ci_provider": "both"})
+        for platform, found in (("GitHub", github_inputs(project)),
+                                ("GitLab", gitlab_inputs(project))):  # fmt: skip
+            missing = found - documented_inputs(platform)
+            assert not missing, f"{answers}: docs/setup.md's {platform} table lacks {missing}"
+            read[platform] |= found
+    for platform, found in read.items():
+        stale = documented_inputs(platform) - found
+        assert not stale, f"docs/setup.md's {platform} table lists what CI never reads: {stale}"
