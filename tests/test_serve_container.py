@@ -402,3 +402,25 @@ def test_bench_measures_predict_on_a_project(
     assert int(figures.group(1)) > 0
     assert figures.group(2) == "0"
     assert re.search(r"^/predict latency: p50 [\d.]+ ms, p99 [\d.]+ ms$", output, re.MULTILINE)
+
+
+@pytest.mark.project
+def test_serve_session_names_the_checked_out_commit(trained_project: Path) -> None:
+    """`nox -s serve`, as a developer runs it: /model names the commit, not `unknown`."""
+    port = free_port()
+    log = trained_project.parent / "serve-session.log"
+    session = ["uv", "run", "--locked", "nox", "-s", "serve", "--", "--port", str(port)]
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            session, cwd=trained_project, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/ready", server, log)
+        commit = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
+        # Earlier tests may have rewritten tracked files (binder/requirements.txt).
+        edited = run(["git", "status", "--porcelain", "--untracked-files=no"], trained_project)
+        expected = commit + ("-dirty" if edited.stdout else "")
+        assert call(f"http://127.0.0.1:{port}/model")[1]["git_sha"] == expected
+    finally:
+        assert stop_session(server), "the server did not stop on SIGTERM"
