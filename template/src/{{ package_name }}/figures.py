@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from sklearn.metrics import confusion_matrix
+from sklearn.metrics import auc, confusion_matrix
+
+# When every curve's area is at least this, the curves run along the plot's edges and an
+# inset shows the corner where they differ, ZOOM_SIDE wide.
+ZOOM_FROM_AREA = 0.9
+ZOOM_SIDE = 0.25
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of curve: its plot-data name, its axes, and the corner a perfect model reaches."""
+
+    name: str
+    x: str
+    y: str
+    title: str
+    corner_x: float
+    diagonal: bool = False  # the chance line, for ROC
+
+
+ROC = Kind("roc", "fpr", "tpr", "ROC curve", corner_x=0.0, diagonal=True)
+PRECISION_RECALL = Kind("precision_recall", "recall", "precision", "Precision-recall curve", 1.0)
+CURVES = (ROC, PRECISION_RECALL)
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -17,19 +40,31 @@ def _save(figure: Figure, path: Path) -> Path:
     return path
 
 
-def curve(
-    curves: dict[str, pd.DataFrame], x: str, y: str, title: str, path: Path, diagonal: bool
-) -> Path:
-    """Line plot of one or more curves (for example base and head) sharing axes."""
+def curve(curves: dict[str, pd.DataFrame], kind: Kind, path: Path) -> Path:
+    """One or more curves (for example base and head) on shared axes, each labelled with the
+    area under it, with a zoomed inset of the corner when they all hug it."""
     figure = Figure(figsize=(5, 4.5))
     axes = figure.subplots()
-    for label, table in curves.items():
-        axes.plot(table[x], table[y], label=label)
-    if diagonal:
+    areas = {label: float(auc(table[kind.x], table[kind.y])) for label, table in curves.items()}
+    zoom = min(areas.values()) >= ZOOM_FROM_AREA
+    targets = [axes]
+    if zoom:
+        # Away from the corner the curves run into, above the legend.
+        left = 0.45 if kind.corner_x == 0 else 0.08
+        inset = axes.inset_axes((left, 0.3, 0.47, 0.45))
+        low = 0.0 if kind.corner_x == 0 else 1 - ZOOM_SIDE
+        inset.set(xlim=(low, low + ZOOM_SIDE), ylim=(1 - ZOOM_SIDE, 1.01))
+        inset.tick_params(labelsize=7)
+        targets.append(inset)
+    for target in targets:
+        for label, table in curves.items():
+            target.plot(table[kind.x], table[kind.y], label=f"{label} (area {areas[label]:.3f})")
+    if kind.diagonal:
         axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
-    axes.set(xlabel=x, ylabel=y, title=title, xlim=(0, 1), ylim=(0, 1.02))
-    if len(curves) > 1:
-        axes.legend(loc="best")
+    axes.set(xlabel=kind.x, ylabel=kind.y, title=kind.title, xlim=(0, 1), ylim=(0, 1.02))
+    if zoom:
+        axes.indicate_inset_zoom(targets[1], edgecolor="grey")
+    axes.legend(loc="lower right" if kind.corner_x == 0 else "lower left", fontsize="small")
     return _save(figure, path)
 
 
@@ -65,15 +100,7 @@ def importance(ranked: pd.DataFrame, title: str, path: Path) -> Path:
 def draw_all(tables: dict[str, pd.DataFrame], directory: Path) -> list[Path]:
     """Draw every evaluation plot into ``directory``; return the files written."""
     return [
-        curve({"model": tables["roc"]}, "fpr", "tpr", "ROC curve", directory / "roc.png", True),
-        curve(
-            {"model": tables["precision_recall"]},
-            "recall",
-            "precision",
-            "Precision-recall curve",
-            directory / "precision_recall.png",
-            False,
-        ),
+        *(curve({"model": tables[k.name]}, k, directory / f"{k.name}.png") for k in CURVES),
         confusion(tables["predictions"], "Confusion matrix", directory / "confusion_matrix.png"),
         importance(
             tables["feature_importance"], "Permutation importance", directory / "importance.png"

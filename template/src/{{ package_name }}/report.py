@@ -167,18 +167,14 @@ def read_plot(text: str | None) -> pd.DataFrame | None:
 def draw(base: str, directory: Path) -> list[Path]:
     """Plots of head against base where the base has plot data, head alone otherwise."""
     images = []
-    curves = {
-        "roc": ("fpr", "tpr", "ROC curve", True),
-        "precision_recall": ("recall", "precision", "Precision-recall curve", False),
-    }
-    for name, (x, y, title, diagonal) in curves.items():
-        path = PLOT_DATA_DIR / f"{name}.csv"
+    for kind in figures.CURVES:
+        path = PLOT_DATA_DIR / f"{kind.name}.csv"
         series = {}
         base_table = read_plot(at_revision(base, path))
         if base_table is not None:
             series["base"] = base_table
         series["head"] = pd.read_csv(path)
-        images.append(figures.curve(series, x, y, title, directory / f"{name}.png", diagonal))
+        images.append(figures.curve(series, kind, directory / f"{kind.name}.png"))
     predictions = PLOT_DATA_DIR / "predictions.csv"
     base_predictions = read_plot(at_revision(base, predictions))
     if base_predictions is not None:
