@@ -17,7 +17,7 @@ import pytest
 import yaml
 from copier import run_copy
 
-from .matrix import Variant, variants
+from .matrix import Variant, choice_values, questions, variants
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMAND_TIMEOUT = 1200
@@ -139,6 +139,19 @@ def project(
     """A project set up as its README says: git repository, uv.lock, synced environment."""
     destination = tmp_path_factory.mktemp(f"project-{project_variant.name}") / "project"
     return setup_project(render(template_repo, destination, project_variant.answers))
+
+
+@pytest.fixture(scope="session")
+def ci_projects(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Projects with both CI providers, one per DVC remote (the matrix pairs remotes and
+    providers only partly) and one publishing the report with CML, keyed by that answer."""
+    cases = {kind: {"dvc_remote": kind} for kind in choice_values(questions()["dvc_remote"])}
+    cases["cml"] = {"report_publisher": "cml"}
+    projects = {}
+    for name, answers in cases.items():
+        destination = tmp_path_factory.mktemp(f"ci-{name}") / "project"
+        projects[name] = render(template_repo, destination, answers | {"ci_provider": "both"})
+    return projects
 
 
 def install(project: Path) -> None:

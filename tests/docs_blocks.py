@@ -45,9 +45,13 @@ def page_path(page: str) -> Path:
     return REPO_ROOT / page if page == "README.md" else DOCS / page
 
 
+def page_text(page: str) -> str:
+    return page_path(page).read_text(encoding="utf-8")
+
+
 def blocks(page: str) -> list[Block]:
     """Every fenced block of ``page``, each with the heading it sits under."""
-    text = page_path(page).read_text(encoding="utf-8")
+    text = page_text(page)
     found: list[Block] = []
     heading, position = "", 0
     counts: dict[tuple[str, str], int] = {}

@@ -143,6 +143,21 @@ def test_python_compiles(variant: Variant, rendered: Path) -> None:
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
 
 
+def test_readme_layout_lines_up(variant: Variant, rendered: Path) -> None:
+    """Each path of the README's layout table has its description at the same column, also
+    for the longest package name (whose description then starts on the next line)."""
+    readme = (rendered / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Layout\n\n```text\n", 1)[1].split("\n```", 1)[0].splitlines()
+    package = read_answers(rendered)["package_name"]
+    assert any(line.startswith(f"src/{package}/") for line in table)
+    column = len(table[0]) - len(table[0].removeprefix("params.yaml").lstrip())
+    for line, following in zip(table, [*table[1:], ""], strict=True):
+        if " " not in line.strip():  # a path too long for the column: described below it
+            assert following.startswith(" " * column) and following[column] != " ", line
+        elif not line.startswith(" "):
+            assert line[column - 1] == " " and line[column] != " ", line
+
+
 def test_pyproject_follows_the_answers(variant: Variant, rendered: Path) -> None:
     answers = read_answers(rendered)
     pyproject = tomllib.loads((rendered / "pyproject.toml").read_text())

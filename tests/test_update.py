@@ -57,6 +57,15 @@ def edit(project: Path, relative: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def conflicting_release(template: Path, project: Path, version: str) -> None:
+    """The user rewords a line of the README, then release ``version`` rewords the same line."""
+    edit(project, "README.md", "You need [uv]", "Our team needs [uv]")
+    commit(project, "Our wording")
+    release(
+        template, version, {"template/README.md.jinja": ("You need [uv]", "You need a recent [uv]")}
+    )
+
+
 def commit(project: Path, message: str) -> None:
     run(["git", "add", "--all"], project)
     run(["git", "commit", "--quiet", "-m", message], project)
@@ -155,13 +164,7 @@ def test_update_keeps_every_user_edit_and_applies_the_release(
 
 def test_same_line_conflict_is_surfaced_and_fails_the_guard(template: Path, tmp_path: Path) -> None:
     project = generate(template, tmp_path / "project")
-    edit(project, "README.md", "You need [uv]", "Our team needs [uv]")
-    commit(project, "Our wording")
-    release(
-        template,
-        "v1.1.0",
-        {"template/README.md.jinja": ("You need [uv]", "You need a recent [uv]")},
-    )
+    conflicting_release(template, project, "v1.1.0")
     update(project)
 
     readme = (project / "README.md").read_text()
@@ -229,20 +232,14 @@ def test_template_update_session_updates_then_fails_on_conflict(
     release(
         template, "v1.1.0", {"template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew.\n")}
     )
-    result = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project)
+    run(["uv", "run", "--locked", "nox", "-s", "template-update"], project)
     assert "New." in (project / "README.md").read_text()
     commit(project, "Update the template to v1.1.0")
 
     again = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project)
     assert "up to date with its template" in again.stdout + again.stderr
 
-    edit(project, "README.md", "You need [uv]", "Our team needs [uv]")
-    commit(project, "Our wording")
-    release(
-        template,
-        "v1.2.0",
-        {"template/README.md.jinja": ("You need [uv]", "You need a recent [uv]")},
-    )
+    conflicting_release(template, project, "v1.2.0")
     result = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project, check=False)
     assert result.returncode != 0
     assert "conflicts to resolve in: README.md" in result.stdout + result.stderr
