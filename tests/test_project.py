@@ -149,8 +149,10 @@ def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -
         assert "### Quality gate" in report
         assert re.search(r"Threshold: `roc_auc` = [\d.]+ against a minimum of 0\.95", report)
         assert re.search(r"Against the base: `roc_auc` changed by [-+][\d.]+", report)
-        header = re.search(r"\| Path +\| Metric +\| main +\| workspace +\| Change +\|", report)
+        header = re.search(r"\| Path +\| Metric +\| main +\| head +\| Change +\|", report)
         assert header, "the metrics table has base, head and change columns"
+        assert re.search(r"\| Path +\| Param +\| main +\| head +\|", report)
+        assert "workspace" not in report, "head is called head, as in the plots"
         deltas = re.findall(
             r"\| metrics\.json \| (\w+) +\| ([\d.]+) +\| ([\d.]+) +\| (\S+) ", report
         )

@@ -191,6 +191,12 @@ def draw(base: str, directory: Path) -> list[Path]:
     return images
 
 
+def as_head(table: str) -> str:
+    """A DVC diff table whose compared column, `workspace` to DVC, is `head` as in the plots."""
+    header, newline, rows = table.partition("\n")
+    return header.replace("| workspace ", "| head      ", 1) + newline + rows
+
+
 def build(base: str, directory: Path = REPORT_DIR) -> Path:
     """Write the report and its images into ``directory``; return the report's path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -214,8 +220,8 @@ def build(base: str, directory: Path = REPORT_DIR) -> Path:
             "this branch's values are shown.",
             "",
         ]
-    lines.append(dvc("metrics", "diff", base, "--all", "--md", "--precision", "4"))
-    params_diff = dvc("params", "diff", base, "--md")
+    lines.append(as_head(dvc("metrics", "diff", base, "--all", "--md", "--precision", "4")))
+    params_diff = as_head(dvc("params", "diff", base, "--md"))
     lines += ["", "### Parameters changed", ""]
     lines.append(params_diff if params_diff else "No parameter changed.")
     lines += ["", "### Plots", ""]
