@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import yaml
 from copier import run_copy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,7 @@ def sample_body(project: Path) -> bytes:
     """One row of the test split, without its label, as a /predict request."""
     with (project / "data/prepared/test.csv").open(encoding="utf-8") as stream:
         row = next(csv.DictReader(stream))
-    row.pop("target")
+    row.pop(yaml.safe_load((project / "params.yaml").read_text())["data"]["target"])
     return json.dumps({"rows": [{name: float(value) for name, value in row.items()}]}).encode()
 
 

@@ -7,6 +7,7 @@ Only uv's package cache is shared (across variants and runs) so that installs st
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -167,3 +168,19 @@ def setup_project(project: Path) -> Path:
     run(["git", "add", "--all"], project)
     run(["git", "commit", "--quiet", "-m", "Generated project"], project)
     return project
+
+
+def point_params_at(project: Path, source: str, target: str, positive_class: str | None) -> None:
+    """Edit params.yaml as a user would after bringing their own data: the data source, the
+    label column and, for two classes, the class that binary metrics describe."""
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    edits = {
+        r"(?m)^(  source: )\S+": source,
+        r"(?m)^(  target: )\S+": target,
+        r"(?m)^(  positive_class: )\S+": positive_class or "null",
+    }
+    for pattern, value in edits.items():
+        text, count = re.subn(pattern, lambda match, value=value: match.group(1) + value, text)
+        assert count == 1, f"params.yaml no longer has one line matching {pattern!r}"
+    params.write_text(text, encoding="utf-8")

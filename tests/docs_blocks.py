@@ -11,9 +11,12 @@ from __future__ import annotations
 import ast
 import os
 import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS = REPO_ROOT / "docs"
@@ -144,6 +147,18 @@ def as_script(commands: str, substitutions: Mapping[str, str] | None = None) -> 
     lines = commands.replace("\\\n", " ").splitlines()
     checked = [f'{line}\nstatus=$?; [ "$status" -eq 0 ] || exit "$status"' for line in lines]
     return "set -x\n" + "\n".join(checked) + "\n"
+
+
+def run_block(project: Path, block: str, substitutions: Mapping[str, str] | None = None) -> str:
+    """Run a command block of the docs in ``project`` as a script; return what it printed, or
+    fail the test with the output when a command fails."""
+    result = subprocess.run(
+        ["bash", "-c", as_script(block, substitutions)],
+        cwd=project, capture_output=True, text=True, check=False, timeout=1800,
+    )  # fmt: skip
+    if result.returncode != 0:
+        pytest.fail(f"block exited {result.returncode}:\n{(result.stdout + result.stderr)[-6000:]}")
+    return result.stdout + result.stderr
 
 
 # prompt_toolkit switches bracketed paste on each time it starts a prompt: one per question.

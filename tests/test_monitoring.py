@@ -169,7 +169,8 @@ def score_and_log(project: Path, log: Path, shift: float) -> str:
     script.write_text(SCORE_ROWS.replace("PACKAGE", package))
     logging_on = [f"PREDICTION_LOG_PATH={log}", "PREDICTION_LOG_SAMPLE_RATE=1"]
     command = ["env", *logging_on, "uv", "run", "--locked", "python", str(script)]
-    command += ["data/raw/dataset.csv", "target", SHIFTED, str(shift)]
+    target = yaml.safe_load((project / "params.yaml").read_text())["data"]["target"]
+    command += ["data/raw/dataset.csv", target, SHIFTED, str(shift)]
     return run(command, project).stdout
 
 
@@ -210,8 +211,8 @@ def test_service_metrics_cover_requests_latency_predictions_and_model(
     assert 'http_requests_total{method="POST",route="/predict",status="422"} 1.0' in text
     assert 'http_request_duration_seconds_bucket{le="0.5",route="/predict"}' in text
     assert 'http_request_duration_seconds_count{route="/predict"} 7.0' in text
-    predicted = re.findall(r'^predictions_total\{label="(\d)"\} (\d+)\.0$', text, re.MULTILINE)
-    assert {label for label, _ in predicted} == {"0", "1"}
+    predicted = re.findall(r'^predictions_total\{label="(\w+)"\} (\d+)\.0$', text, re.MULTILINE)
+    assert {label for label, _ in predicted} == {"benign", "malignant"}, "classes by name"
     assert sum(int(count) for _, count in predicted) == monitored.logged_rows == 569
     assert "prediction_probability_count 569.0" in text
     assert f"prediction_log_rows_total {monitored.logged_rows}.0" in text

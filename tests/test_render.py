@@ -17,10 +17,10 @@ from .matrix import Variant, choice_questions, covered_values, questions
 
 MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "publish")
 MODULES += ("monitor",)
-MODULES += ("report", "train", "validate")
+MODULES += ("report", "train", "validate", "contract", "classification", "schema")
 TESTS = ("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io")
 TESTS += ("test_pipeline", "test_prepare", "test_publish", "test_train", "test_validate")
-TESTS += ("test_monitor",)
+TESTS += ("test_monitor", "rows", "test_schema")
 COMMON_FILES = {
     ".copier-answers.yml",
     ".pre-commit-config.yaml",
@@ -29,6 +29,7 @@ COMMON_FILES = {
     "SECURITY.md",
     ".dvc/.gitignore",
     ".dvc/config",
+    ".dvc/plots/class_curve.json",
     ".dvcignore",
     ".gitignore",
     ".python-version",

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import read_answers, render, run, setup_project
-from .docs_blocks import as_script, shell_block
+from .conftest import point_params_at, read_answers, render, run, setup_project
+from .docs_blocks import run_block, shell_block
 from .matrix import Variant, choice_values, questions
 from .test_ci import check, github_workflows, gitlab_jobs, tool
 from .test_project import stages_run
@@ -278,16 +278,6 @@ REMOTE_SECTION = "'remote \"storage\"'"
 OWN_DATA = "data/external/customers.csv"
 LABEL = "churned"
 CUSTOMER_FEATURES = ["tenure_months", "monthly_charges", "support_calls"]
-CUSTOMERS_SCHEMA = f"""\
-# Data contract of {OWN_DATA}: one row per customer, `{LABEL}` is the label (data.target).
-min_rows: 50
-allow_extra_columns: false
-columns:
-  tenure_months: {{type: int, min: 1, max: 72}}
-  monthly_charges: {{type: float, min: 0, max: 500}}
-  support_calls: {{type: int, min: 0, max: 50}}
-  {LABEL}: {{type: int, allowed: [0, 1]}}
-"""
 
 
 @dataclass(frozen=True)
@@ -377,12 +367,6 @@ def nox(project: Path, *session: str) -> subprocess.CompletedProcess[str]:
     return run(["uv", "run", "--locked", "nox", "-s", *session], project)
 
 
-def run_block(project: Path, block: str, substitutions: dict[str, str] | None = None) -> str:
-    """Run a command block of the docs in ``project``; return what it printed."""
-    result = run(["bash", "-c", as_script(block, substitutions)], project)
-    return result.stdout + result.stderr
-
-
 def s3_commands(remote: Remote, keys_only: bool = False) -> tuple[str, dict[str, str]]:
     """docs/data.md's commands for an S3-compatible store, with this remote's values: all of
     them (the endpoint, committed, then the keys), or only the `--local` ones (the keys)."""
@@ -451,19 +435,12 @@ def bring_own_data(project: Path, customers: Path) -> None:
     )
     staged = run(["git", "diff", "--cached", "--name-only"], project).stdout.split()
     assert staged == [f"{OWN_DATA}.dvc"], "git gets the pointer, never the data itself"
-    params = project / "params.yaml"
-    text = params.read_text(encoding="utf-8")
-    for old, new in [("source: sklearn:breast_cancer", f"source: {OWN_DATA}"),
-                     ("target: target", f"target: {LABEL}")]:  # fmt: skip
-        assert text.count(old) == 1, f"params.yaml no longer holds {old!r}"
-        text = text.replace(old, new)
-    params.write_text(text, encoding="utf-8")
-    (project / "schema.yaml").write_text(CUSTOMERS_SCHEMA, encoding="utf-8")
-    result = nox(project, "pipeline")
+    point_params_at(project, OWN_DATA, LABEL, positive_class="1")
+    output = run_block(project, shell_block("data.md", "Bring your own data", 1))
     rows = len(customers.read_text(encoding="utf-8").splitlines()) - 1
-    assert f"validate: {rows} rows, {len(CUSTOMER_FEATURES) + 1} columns match" in result.stdout
-    assert "quality gate passed" in result.stdout
-    run_block(project, shell_block("data.md", "Bring your own data", 1))
+    assert f"validate: {rows} rows, {len(CUSTOMER_FEATURES) + 1} columns match" in output
+    assert "quality gate passed" in output
+    run_block(project, shell_block("data.md", "Bring your own data", 2))
 
 
 @pytest.fixture(scope="module")

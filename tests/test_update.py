@@ -262,3 +262,43 @@ def test_update_commands_as_documented(template: Path, tmp_path: Path) -> None:
     assert "New." in (project / "README.md").read_text()
     answers = read_answers(project)
     assert (answers["_commit"], answers["project_name"]) == ("v1.1.0", "Churn Model")
+
+
+@pytest.mark.project
+def test_a_parameter_added_by_a_release_reaches_an_existing_project(
+    template: Path, tmp_path: Path
+) -> None:
+    """params.yaml is the user's, so a release cannot add a key to it: the code reads a key a
+    release added with its default, says so in one line, and the pipeline runs on."""
+    params = template / "template/params.yaml"
+    line = "  class_weight: null # or balanced: weigh classes by how rare they are\n"
+    assert line in params.read_text()
+    params.write_text(params.read_text().replace(line, ""))
+    run(["git", "commit", "--quiet", "--all", "-m", "Release without class_weight"], template)
+    run(["git", "tag", "--force", "v1.0.0"], template)
+    project = generate(template, tmp_path / "project")
+    edit(project, "params.yaml", "n_estimators: 200", "n_estimators: 20")
+    commit(project, "Our parameters")
+
+    release(
+        template,
+        "v1.1.0",
+        {
+            "template/params.yaml": (
+                "  seed: 42\n  random_forest:",
+                "  seed: 42\n" + line + "  random_forest:",
+            )
+        },
+    )
+    update(project)
+    assert leftovers(project) == []
+    assert "class_weight" not in (project / "params.yaml").read_text(), "params.yaml is the user's"
+    commit(project, "Update the template to v1.1.0")
+    install(project)
+    result = run(["uv", "run", "--locked", "dvc", "repro"], project)
+    note = (
+        "note: params.yaml has no train.class_weight; using None "
+        "(add `class_weight` under `train` to choose)"
+    )
+    assert note in result.stdout + result.stderr
+    assert "n_estimators: 20" in (project / "params.yaml").read_text()

@@ -1,7 +1,8 @@
 """Smoke test of a deployed model service: python deploy/smoke.py BASE_URL.
 
 Checks /health, /ready and /model, then sends one row built from schema.yaml (the middle
-of each feature's range) to /predict and expects a prediction. Exits 1 on any failure.
+of each number's range, false for a flag, the first listed value of a category) to /predict
+and expects a prediction. Exits 1 on any failure.
 """
 
 from __future__ import annotations
@@ -30,12 +31,23 @@ def call(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         return json.loads(response.read())
 
 
-def sample_row(schema: dict[str, Any], target: str) -> dict[str, float]:
-    row = {}
-    for name, rules in schema["columns"].items():
-        if name != target:
-            row[name] = (float(rules.get("min", 0)) + float(rules.get("max", 1))) / 2
-    return row
+def sample_value(rules: dict[str, Any]) -> Any:
+    """A value every column of this kind accepts."""
+    kind = rules.get("type", "float")
+    if rules.get("allowed"):
+        return rules["allowed"][0]
+    if kind == "bool":
+        return False
+    if kind == "category":
+        return "smoke-test"
+    low = float(rules.get("min", 0))
+    middle = (low + float(rules.get("max", low + 1))) / 2
+    return round(middle) if kind == "int" else middle
+
+
+def sample_row(schema: dict[str, Any], target: str) -> dict[str, Any]:
+    columns = schema["columns"].items()
+    return {name: sample_value(rules or {}) for name, rules in columns if name != target}
 
 
 def main(argv: list[str]) -> int:

@@ -41,24 +41,30 @@ def _save(figure: Figure, path: Path) -> Path:
 
 
 def curve(curves: dict[str, pd.DataFrame], kind: Kind, path: Path) -> Path:
-    """One or more curves (for example base and head) on shared axes, each labelled with the
-    area under it, with a zoomed inset of the corner when they all hug it."""
-    figure = Figure(figsize=(5, 4.5))
+    """Curves on shared axes: for each table in ``curves`` (for example base and head), one
+    line per class it holds, each labelled with its class and the area under it, with a
+    zoomed inset of the corner when they all hug it."""
+    figure = Figure(figsize=(5.5, 4.5))
     axes = figure.subplots()
-    areas = {label: float(auc(table[kind.x], table[kind.y])) for label, table in curves.items()}
+    lines = {}
+    for series, table in curves.items():
+        for name, points in table.groupby("class", sort=False):
+            label = str(name) if len(curves) == 1 else f"{series}: {name}".rstrip(": ")
+            lines[label] = points
+    areas = {label: float(auc(points[kind.x], points[kind.y])) for label, points in lines.items()}
     zoom = min(areas.values()) >= ZOOM_FROM_AREA
     targets = [axes]
     if zoom:
         # Away from the corner the curves run into, above the legend.
         left = 0.45 if kind.corner_x == 0 else 0.08
-        inset = axes.inset_axes((left, 0.3, 0.47, 0.45))
+        inset = axes.inset_axes((left, 0.3 + 0.04 * max(0, len(lines) - 2), 0.47, 0.4))
         low = 0.0 if kind.corner_x == 0 else 1 - ZOOM_SIDE
         inset.set(xlim=(low, low + ZOOM_SIDE), ylim=(1 - ZOOM_SIDE, 1.01))
         inset.tick_params(labelsize=7)
         targets.append(inset)
     for target in targets:
-        for label, table in curves.items():
-            target.plot(table[kind.x], table[kind.y], label=f"{label} (area {areas[label]:.3f})")
+        for label, points in lines.items():
+            target.plot(points[kind.x], points[kind.y], label=f"{label} (area {areas[label]:.3f})")
     if kind.diagonal:
         axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     axes.set(xlabel=kind.x, ylabel=kind.y, title=kind.title, xlim=(0, 1), ylim=(0, 1.02))
@@ -68,11 +74,15 @@ def curve(curves: dict[str, pd.DataFrame], kind: Kind, path: Path) -> Path:
     return _save(figure, path)
 
 
-def confusion(predictions: pd.DataFrame, title: str, path: Path) -> Path:
-    """Confusion matrix with counts in each cell."""
-    labels = sorted(set(predictions["actual"]) | set(predictions["predicted"]))
-    matrix = confusion_matrix(predictions["actual"], predictions["predicted"], labels=labels)
-    figure = Figure(figsize=(4.5, 4))
+def confusion(
+    predictions: pd.DataFrame, title: str, path: Path, classes: list[str] | None = None
+) -> Path:
+    """Confusion matrix with counts in each cell, its axes named by class."""
+    actual, predicted = predictions["actual"].astype(str), predictions["predicted"].astype(str)
+    labels = classes or sorted(set(actual) | set(predicted))
+    matrix = confusion_matrix(actual, predicted, labels=labels)
+    side = 3.2 + 0.45 * len(labels)
+    figure = Figure(figsize=(side + 0.8, side))
     axes = figure.subplots()
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes)
@@ -80,8 +90,9 @@ def confusion(predictions: pd.DataFrame, title: str, path: Path) -> Path:
         colour = "white" if count > matrix.max() / 2 else "black"
         axes.text(column, row, str(count), ha="center", va="center", color=colour)
     ticks = range(len(labels))
-    axes.set_xticks(ticks, [str(label) for label in labels])
-    axes.set_yticks(ticks, [str(label) for label in labels])
+    rotate = len(labels) > 3 or max(map(len, labels)) > 8
+    axes.set_xticks(ticks, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
+    axes.set_yticks(ticks, labels)
     axes.set(xlabel="predicted", ylabel="actual", title=title)
     return _save(figure, path)
 
@@ -92,16 +103,18 @@ def importance(ranked: pd.DataFrame, title: str, path: Path) -> Path:
     axes = figure.subplots()
     ordered = ranked.iloc[::-1]
     axes.barh(ordered["feature"], ordered["importance"], color="tab:blue")
-    axes.set(xlabel="mean drop in ROC AUC when the feature is shuffled", title=title)
+    axes.set(xlabel="mean drop in ROC AUC when the column is shuffled", title=title)
     axes.xaxis.set_major_locator(MaxNLocator(nbins=4))  # small values: long tick labels
     return _save(figure, path)
 
 
-def draw_all(tables: dict[str, pd.DataFrame], directory: Path) -> list[Path]:
+def draw_all(tables: dict[str, pd.DataFrame], directory: Path, classes: list[str]) -> list[Path]:
     """Draw every evaluation plot into ``directory``; return the files written."""
     return [
         *(curve({"model": tables[k.name]}, k, directory / f"{k.name}.png") for k in CURVES),
-        confusion(tables["predictions"], "Confusion matrix", directory / "confusion_matrix.png"),
+        confusion(
+            tables["predictions"], "Confusion matrix", directory / "confusion_matrix.png", classes
+        ),
         importance(
             tables["feature_importance"], "Permutation importance", directory / "importance.png"
         ),

@@ -11,11 +11,14 @@ from pathlib import Path
 import skops.io as sio
 from sklearn.base import BaseEstimator
 
-# Types skops does not trust by default but that the models of this project need.
-TRUSTED_TYPES = frozenset({"sklearn.tree._tree.Tree"})
+from .config import InputError
+
+# Types skops does not trust by default but that the models of this project need: the
+# trees of a random forest, and the dtype the one-hot encoder writes (data, not code).
+TRUSTED_TYPES = frozenset({"numpy.dtype", "sklearn.tree._tree.Tree"})
 
 
-class UntrustedModelError(RuntimeError):
+class UntrustedModelError(InputError):
     """The model file contains types outside the allow-list."""
 
 

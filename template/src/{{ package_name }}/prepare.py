@@ -3,6 +3,8 @@
 Reads:  params.yaml (``data``) and the source it names: a dataset that ships with
         scikit-learn (``sklearn:breast_cancer``) or a CSV file (``data/external/*.csv``).
 Writes: data/raw/dataset.csv, data/prepared/train.csv, data/prepared/test.csv.
+A CSV source is copied cell for cell (as text) and in its row order, so the validate stage
+can name the line of the user's file that breaks the contract.
 """
 
 from __future__ import annotations
@@ -18,10 +20,30 @@ import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
-from .config import PARAMS_FILE, RAW_DATA, TEST_DATA, TRAIN_DATA, load_params
+from .config import (
+    PARAMS_FILE,
+    RAW_DATA,
+    TEST_DATA,
+    TRAIN_DATA,
+    InputError,
+    load_params,
+    param,
+    run_stage,
+)
+from .contract import read_csv
 
-BUNDLED_DATASETS: dict[str, Callable[..., Any]] = {"breast_cancer": load_breast_cancer}
 SKLEARN_PREFIX = "sklearn:"
+
+
+def breast_cancer() -> pd.DataFrame:
+    """The Wisconsin breast cancer sample, its label named by class: malignant or benign."""
+    bunch = load_breast_cancer(as_frame=True)
+    frame = bunch.frame.drop(columns=["target"])
+    frame["diagnosis"] = bunch.target.map(dict(enumerate(bunch.target_names)))
+    return frame
+
+
+BUNDLED_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {"breast_cancer": breast_cancer}
 
 
 def column_name(label: str) -> str:
@@ -36,14 +58,14 @@ def load_source(source: str) -> pd.DataFrame:
         if name not in BUNDLED_DATASETS:
             known = ", ".join(SKLEARN_PREFIX + key for key in BUNDLED_DATASETS)
             msg = f"unknown bundled dataset {source!r}; known: {known}"
-            raise ValueError(msg)
-        frame = BUNDLED_DATASETS[name](as_frame=True).frame
+            raise InputError(msg)
+        frame = BUNDLED_DATASETS[name]()
     else:
         path = Path(source)
         if not path.is_file():
             msg = f"data source {source!r} is not a file (set data.source in params.yaml)"
-            raise FileNotFoundError(msg)
-        frame = pd.read_csv(path)
+            raise InputError(msg)
+        frame = read_csv(path, as_text=True)
     return frame.rename(columns=column_name)
 
 
@@ -66,29 +88,28 @@ def split(
     return train, test
 
 
-def run(params: dict[str, Any]) -> tuple[int, int]:
-    """Write the raw snapshot and both splits; return the train and test sizes."""
-    data = params["data"]
-    frame = load_source(str(data["source"]))
-    train, test = split(frame, data["target"], float(data["test_size"]), int(data["seed"]))
+def run(params: dict[str, Any]) -> str:
+    """Write the raw snapshot and both splits; return what was done."""
+    source = param(params, "data.source", str)
+    target = param(params, "data.target", str)
+    test_size = param(
+        params, "data.test_size", float, check=(lambda v: 0 < v < 1, "between 0 and 1")
+    )
+    seed = param(params, "data.seed", int)
+    frame = load_source(source)
+    train, test = split(frame, target, test_size, seed)
     for path, part in ((RAW_DATA, frame), (TRAIN_DATA, train), (TEST_DATA, test)):
         path.parent.mkdir(parents=True, exist_ok=True)
         part.to_csv(path, index=False)
-    return len(train), len(test)
+    return f"{len(frame)} rows -> {len(train)} train, {len(test)} test"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, default=PARAMS_FILE)
     args = parser.parse_args(argv)
-    try:
-        n_train, n_test = run(load_params(args.params))
-    except (OSError, ValueError) as error:
-        print(f"prepare: {error}", file=sys.stderr)
-        return 1
-    print(f"prepare: {n_train + n_test} rows -> {n_train} train, {n_test} test")
-    return 0
+    return run_stage("prepare", lambda: run(load_params(args.params)))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -161,7 +162,14 @@ def environment(lock_text: str | None) -> list[str]:
 
 
 def read_plot(text: str | None) -> pd.DataFrame | None:
-    return None if text is None else pd.read_csv(io.StringIO(text))
+    """A plot table from its text, class names kept as text (curves from before tables named
+    their class get an unnamed one)."""
+    if text is None:
+        return None
+    table = pd.read_csv(io.StringIO(text), dtype={"class": str, "actual": str, "predicted": str})
+    if "class" not in table.columns and "predicted" not in table.columns:
+        table["class"] = ""
+    return table
 
 
 def draw(base: str, directory: Path) -> list[Path]:
@@ -173,22 +181,30 @@ def draw(base: str, directory: Path) -> list[Path]:
         base_table = read_plot(at_revision(base, path))
         if base_table is not None:
             series["base"] = base_table
-        series["head"] = pd.read_csv(path)
+        series["head"] = read_plot(path.read_text(encoding="utf-8"))
         images.append(figures.curve(series, kind, directory / f"{kind.name}.png"))
     predictions = PLOT_DATA_DIR / "predictions.csv"
-    base_predictions = read_plot(at_revision(base, predictions))
-    if base_predictions is not None:
-        images.append(
-            figures.confusion(
-                base_predictions, "Confusion matrix (base)", directory / "cm_base.png"
-            )
-        )
-    images.append(
-        figures.confusion(
-            pd.read_csv(predictions), "Confusion matrix (head)", directory / "cm_head.png"
-        )
-    )
+    tables = {"base": read_plot(at_revision(base, predictions))}
+    tables["head"] = read_plot(predictions.read_text(encoding="utf-8"))
+    for name, table in tables.items():
+        if table is not None:
+            path = directory / f"cm_{name}.png"
+            images.append(figures.confusion(table, f"Confusion matrix ({name})", path))
     return images
+
+
+def classes_note(scores: dict[str, Any], params: dict[str, Any]) -> str:
+    """Which class precision, recall and F1 describe, from the classes metrics.json names."""
+    classes = list(scores.get("per_class", {}))
+    if len(classes) == 2:
+        positive = (params.get("evaluate") or {}).get("positive_class") or classes[1]
+        others = [name for name in classes if name != str(positive)]
+        return (
+            f"Precision, recall and F1 are those of `{positive}` (`evaluate.positive_class`) "
+            f"against `{', '.join(others)}`; `per_class` holds each class's own."
+        )
+    names = ", ".join(f"`{name}`" for name in classes)
+    return f"Precision, recall and F1 are macro averages over {len(classes)} classes ({names})."
 
 
 def as_head(table: str) -> str:
@@ -213,7 +229,7 @@ def build(base: str, directory: Path = REPORT_DIR) -> Path:
     lines = [MARKER, f"## Model report: {'passed' if verdict.passed else 'FAILED'}", ""]
     lines += [f"Compared with `{base}` (`{base_sha}`).", "", "### Quality gate", ""]
     lines += verdict.lines()
-    lines += ["", "### Metrics", ""]
+    lines += ["", "### Metrics", "", classes_note(scores, params), ""]
     if base_scores is None:
         lines += [
             f"The base `{base}` has no metrics yet (this may be the first report), so only "

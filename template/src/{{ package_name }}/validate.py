@@ -1,8 +1,9 @@
 """Validate stage: check the raw data against the data contract in schema.yaml.
 
-Reads:  data/raw/dataset.csv, schema.yaml.
+Reads:  data/raw/dataset.csv, schema.yaml, params.yaml (``data.source``, ``data.target``).
 Writes: reports/validation.json (a summary the train stage depends on).
-Exits with status 1, naming each column and the rule it broke, when the data is invalid.
+Exits with status 1 when the data breaks the contract, naming each column, the rule it broke
+and the first offending line of the source file; with status 2 when a file is unreadable.
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from .config import RAW_DATA, SCHEMA_FILE, VALIDATION_REPORT, load_yaml
-
-NUMERIC_TYPES = {"float", "int"}
+from .config import (
+    PARAMS_FILE,
+    RAW_DATA,
+    SCHEMA_FILE,
+    VALIDATION_REPORT,
+    CheckFailed,
+    load_params,
+    param,
+    run_stage,
+)
+from .contract import Column, Schema, as_bool, load_schema, plain, read_csv, text_value
 
 
 @dataclass(frozen=True)
@@ -33,62 +41,108 @@ class Violation:
         return f"column '{self.column}' breaks rule '{self.rule}': {self.found}"
 
 
-def _first(rows: pd.Series) -> str:
-    """Describe the first offending row of a boolean mask."""
-    index = rows[rows].index[0]
-    return f"{int(rows.sum())} row(s), first at data row {index}"
+@dataclass(frozen=True)
+class Rows:
+    """How to name a row: by its line in the source file (the header is line 1)."""
+
+    source: str
+
+    def first(self, mask: pd.Series, values: pd.Series | None = None) -> str:
+        """Count the rows of a boolean mask and name the first, with its value."""
+        position = int(mask.to_numpy().argmax())
+        found = f"{int(mask.sum())} row(s), first at {self.source} line {position + 2}"
+        if values is not None:
+            found += f", value {plain(values.iloc[position])!r}"
+        return found
 
 
-def check_column(name: str, series: pd.Series, rules: dict[str, Any]) -> list[Violation]:
+def check_numbers(
+    column: Column, series: pd.Series, present: pd.Series, rows: Rows
+) -> list[Violation]:
+    """Type and bounds of a float or int column; ``present`` marks the cells not missing."""
+    violations = []
+    numbers = pd.to_numeric(series, errors="coerce")
+    not_numeric = present & numbers.isna()
+    if not_numeric.any():
+        violations.append(
+            Violation(column.name, f"type {column.kind}", rows.first(not_numeric, series))
+        )
+    if column.kind == "int":
+        fractional = numbers.notna() & (numbers != numbers.round())
+        if fractional.any():
+            violations.append(Violation(column.name, "type int", rows.first(fractional, series)))
+    for rule, limit in (("min", column.minimum), ("max", column.maximum)):
+        if limit is None:
+            continue
+        outside = numbers < limit if rule == "min" else numbers > limit
+        if outside.any():
+            found = rows.first(outside, series)
+            violations.append(Violation(column.name, f"{rule} {plain(limit)}", found))
+    return violations
+
+
+def check_column(column: Column, series: pd.Series, rows: Rows) -> list[Violation]:
     """Check one column against its rules: type, missing values, range, allowed values."""
     violations: list[Violation] = []
     missing = series.isna()
-    if missing.any() and not rules.get("nullable", False):
-        violations.append(Violation(name, "no missing values", _first(missing)))
-    present = series[~missing]
-    kind = rules.get("type", "float")
-    if kind in NUMERIC_TYPES:
-        numbers = pd.to_numeric(present, errors="coerce")
-        not_numeric = numbers.isna()
-        if not_numeric.any():
-            violations.append(Violation(name, f"type {kind}", _first(not_numeric)))
-        numbers = numbers[~not_numeric]
-        if kind == "int" and (numbers != numbers.round()).any():
-            violations.append(Violation(name, "type int", _first(numbers != numbers.round())))
-        if "min" in rules and (numbers < rules["min"]).any():
-            low = numbers < rules["min"]
-            found = f"{_first(low)}, value {numbers[low].iloc[0]}"
-            violations.append(Violation(name, f"min {rules['min']}", found))
-        if "max" in rules and (numbers > rules["max"]).any():
-            high = numbers > rules["max"]
-            found = f"{_first(high)}, value {numbers[high].iloc[0]}"
-            violations.append(Violation(name, f"max {rules['max']}", found))
-    if "allowed" in rules:
-        allowed = set(rules["allowed"])
-        outside = ~present.isin(allowed)
+    if missing.any() and not column.nullable:
+        violations.append(Violation(column.name, "no missing values", rows.first(missing)))
+    if column.numeric:
+        violations += check_numbers(column, series, ~missing, rows)
+    elif column.kind == "bool":
+        not_bool = ~missing & series.map(as_bool).isna()
+        if not_bool.any():
+            found = rows.first(not_bool, series)
+            violations.append(Violation(column.name, "type bool (true/false)", found))
+    if column.allowed is not None:
+        convert = text_value if column.kind == "category" else plain
+        outside = ~missing & ~series.map(lambda value: convert(value) in column.allowed)
         if outside.any():
-            found = f"{_first(outside)}, value {present[outside].iloc[0]!r}"
-            violations.append(Violation(name, f"allowed {sorted(allowed)}", found))
+            allowed = ", ".join(str(value) for value in column.allowed)
+            found = rows.first(outside, series)
+            violations.append(Violation(column.name, f"allowed [{allowed}]", found))
     return violations
 
 
-def validate(frame: pd.DataFrame, schema: dict[str, Any]) -> list[Violation]:
-    """Return every violation of ``schema`` in ``frame`` (an empty list means valid)."""
-    columns: dict[str, dict[str, Any]] = schema["columns"]
+def validate(frame: pd.DataFrame, schema: Schema, source: str = str(RAW_DATA)) -> list[Violation]:
+    """Return every violation of ``schema`` in ``frame`` (an empty list means valid);
+    rows are named as lines of ``source``, the file the data came from."""
+    frame = frame.reset_index(drop=True)
+    rows = Rows(source)
     violations: list[Violation] = []
-    for name, rules in columns.items():
-        if name not in frame.columns:
-            violations.append(Violation(name, "required", "the column is missing"))
+    for column in schema.columns:
+        if column.name not in frame.columns:
+            violations.append(Violation(column.name, "required", "the column is missing"))
             continue
-        violations.extend(check_column(name, frame[name], rules or {}))
-    if not schema.get("allow_extra_columns", False):
+        violations.extend(check_column(column, frame[column.name], rows))
+    if not schema.allow_extra_columns:
         for name in frame.columns:
-            if name not in columns:
-                violations.append(Violation(name, "declared in schema.yaml", "unexpected column"))
-    min_rows = int(schema.get("min_rows", 1))
-    if len(frame) < min_rows:
-        violations.append(Violation("*", f"min_rows {min_rows}", f"{len(frame)} row(s)"))
+            if name not in schema.names:
+                violations.append(
+                    Violation(name, f"declared in {schema.path}", "unexpected column")
+                )
+    if len(frame) < schema.min_rows:
+        violations.append(Violation("*", f"min_rows {schema.min_rows}", f"{len(frame)} row(s)"))
     return violations
+
+
+def run(data: Path, schema_file: Path, report: Path, params_file: Path) -> str:
+    params = load_params(params_file)
+    source = param(params, "data.source", str)
+    schema = load_schema(schema_file)
+    schema.column(param(params, "data.target", str))
+    frame = read_csv(data, schema)
+    # Rows of a CSV source keep their order in the raw snapshot, so lines match the user's file.
+    where = source if not source.startswith("sklearn:") else f"{data} (from {source})"
+    violations = validate(frame, schema, where)
+    if violations:
+        lines = [f"{data} does not match {schema_file}:"]
+        lines += [f"  - {violation}" for violation in violations]
+        raise CheckFailed("\n".join(lines))
+    summary = {"rows": len(frame), "columns": len(frame.columns), "status": "passed"}
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return f"{len(frame)} rows, {len(frame.columns)} columns match {schema_file}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,20 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=RAW_DATA)
     parser.add_argument("--schema", type=Path, default=SCHEMA_FILE)
     parser.add_argument("--report", type=Path, default=VALIDATION_REPORT)
+    parser.add_argument("--params", type=Path, default=PARAMS_FILE)
     args = parser.parse_args(argv)
-    frame = pd.read_csv(args.data)
-    violations = validate(frame, load_yaml(args.schema))
-    if violations:
-        print(f"validate: {args.data} does not match {args.schema}:", file=sys.stderr)
-        for violation in violations:
-            print(f"  - {violation}", file=sys.stderr)
-        return 1
-    summary = {"rows": len(frame), "columns": len(frame.columns), "status": "passed"}
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"validate: {len(frame)} rows, {len(frame.columns)} columns match {args.schema}")
-    return 0
+    return run_stage("validate", lambda: run(args.data, args.schema, args.report, args.params))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

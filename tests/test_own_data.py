@@ -1,0 +1,212 @@
+"""A user's own data, end to end: a generated project takes a CSV file with text categories,
+gaps and text labels, drafts its schema, and passes its own lint, tests, pipeline, report and
+served API without a line of its code or tests edited.
+
+The commands are the ones docs/data.md shows under "Bring your own data".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import point_params_at, project_variants, render, run, setup_project
+from .docs_blocks import run_block, shell_block
+from .matrix import Variant, variants
+
+pytestmark = pytest.mark.project
+
+PLANS = ("basic", "plus", "premium")
+REGIONS = ("north", "south", "east", "west", "centre")
+
+
+def write_members(path: Path, classes: tuple[str, ...], rows: int = 600, seed: int = 1) -> Path:
+    """A membership table: a whole number, a number with gaps, yes/no, a short list of plans,
+    free-text regions with empty cells, and a text label that follows tenure and plan."""
+    rng = random.Random(seed)
+    lines = ["Tenure Months,Monthly Charges,Auto Pay,Plan,Region,Tier"]
+    for _ in range(rows):
+        tenure = rng.randint(1, 72)
+        plan = rng.choice(PLANS)
+        score = tenure / 72 + 0.25 * PLANS.index(plan) + rng.gauss(0, 0.04)
+        band = min(int(score / 1.5 * len(classes)), len(classes) - 1)
+        charges = "" if rng.random() < 0.1 else f"{20 + 3 * PLANS.index(plan) + rng.random():.2f}"
+        region = "" if rng.random() < 0.05 else rng.choice(REGIONS)
+        auto_pay = rng.choice(("yes", "no"))
+        lines.append(f"{tenure},{charges},{auto_pay},{plan},{region},{classes[band]}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def call(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def served_answers(project: Path, row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start `nox -s serve` on a free port; return /model and /predict's answer for ``row``."""
+    port = free_port()
+    command = ["uv", "run", "--locked", "nox", "-s", "serve", "--", "--port", str(port)]
+    # A session of its own, so that stopping it stops nox, uv and uvicorn together.
+    server = subprocess.Popen(
+        command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                call(f"{base}/ready")
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    output = server.stdout.read().decode() if server.stdout else ""
+                    pytest.fail(f"the service did not become ready:\n{output[-3000:]}")
+                time.sleep(0.5)
+        return call(f"{base}/model"), call(f"{base}/predict", {"rows": [row]})
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def first_row(csv_file: Path, schema: dict[str, Any], target: str) -> dict[str, Any]:
+    """The first data row of the CSV as a client sends it: snake_case names, JSON values."""
+    header, values = csv_file.read_text(encoding="utf-8").splitlines()[:2]
+    names = [
+        re.sub(r"[^0-9a-zA-Z]+", "_", name.strip()).strip("_").lower() for name in header.split(",")
+    ]
+    row: dict[str, Any] = {}
+    for name, text in zip(names, values.split(","), strict=True):
+        if name == target:
+            continue
+        kind = schema["columns"][name].get("type", "float")
+        if text == "":
+            row[name] = None
+        elif kind in ("float", "int"):
+            row[name] = float(text) if kind == "float" else int(text)
+        elif kind == "bool":
+            row[name] = text == "yes"
+        else:
+            row[name] = text
+    return row
+
+
+def bring(project: Path, csv_file: Path, positive_class: str | None) -> dict[str, Any]:
+    """docs/data.md's commands for bringing a CSV; return the drafted schema."""
+    name = csv_file.name
+    first = shell_block("data.md", "Bring your own data", 0).replace("customers.csv", name)
+    run_block(project, first, {"/path/to/" + name: str(csv_file)})
+    point_params_at(project, f"data/external/{name}", "tier", positive_class)
+    output = run_block(
+        project, shell_block("data.md", "Bring your own data", 1).replace("customers.csv", name)
+    )
+    for column in ("tenure_months", "monthly_charges", "auto_pay", "plan", "region", "tier"):
+        assert column in output, f"the schema command says nothing about {column}"
+    assert "quality gate passed" in output
+    return yaml.safe_load((project / "schema.yaml").read_text(encoding="utf-8"))
+
+
+def check_project(
+    project: Path, csv_file: Path, classes: tuple[str, ...], positive: str | None
+) -> None:
+    schema = bring(project, csv_file, positive)
+    columns = schema["columns"]
+    assert columns["tenure_months"]["type"] == "int"
+    assert columns["monthly_charges"] == columns["monthly_charges"] | {
+        "type": "float",
+        "nullable": True,
+    }
+    assert columns["auto_pay"]["type"] == "bool"
+    assert columns["plan"] == {"type": "category", "allowed": sorted(PLANS)}
+    assert columns["region"]["type"] == "category" and columns["region"].get("nullable") is True
+    assert sorted(columns["tier"]["allowed"]) == sorted(classes)
+
+    metrics = json.loads((project / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["per_class"]) == set(classes)
+    if positive:
+        assert metrics["precision"] == metrics["per_class"][positive]["precision"]
+        assert metrics["recall"] == metrics["per_class"][positive]["recall"]
+    curves = (project / "plots/data/roc.csv").read_text(encoding="utf-8")
+    assert {line.split(",")[0] for line in curves.splitlines()[1:]} == (
+        {positive} if positive else set(classes)
+    )
+
+    run(["uv", "run", "--locked", "nox", "-s", "report", "--", "main"], project)
+    report = (project / "reports/pr/report.md").read_text(encoding="utf-8")
+    if positive:
+        assert f"Precision, recall and F1 are those of `{positive}`" in report
+    else:
+        assert f"macro averages over {len(classes)} classes" in report
+    for name in classes:
+        assert f"per_class.{name}.f1" in report
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    if answers.get("serve_api", True):
+        row = first_row(csv_file, schema, "tier")
+        model, predicted = served_answers(project, row)
+        assert sorted(model["classes"]) == sorted(classes)
+        assert model["target"] == "tier"
+        (prediction,) = predicted["predictions"]
+        assert prediction["label"] in classes
+        assert set(prediction["probabilities"]) == set(classes)
+
+
+def story_variants(config: pytest.Config) -> list[Variant]:
+    """The defaults, and with --full one variant far from them that still serves the model."""
+    chosen = project_variants(config)[:1]
+    if len(project_variants(config)) > 1:
+        chosen.append(
+            next(
+                v
+                for v in variants()[1:]
+                if v.answers.get("serve_api") and v.answers.get("binder") is False
+            )
+        )
+    return chosen
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "story_variant" in metafunc.fixturenames:
+        chosen = story_variants(metafunc.config)
+        metafunc.parametrize("story_variant", chosen, ids=lambda v: v.name)
+
+
+def test_own_data_with_three_text_classes_then_two(
+    story_variant: Variant, template_repo: Path, tmp_path: Path
+) -> None:
+    project = setup_project(render(template_repo, tmp_path / "project", story_variant.answers))
+    run(["uv", "run", "--locked", "dvc", "repro"], project)
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", "The sample's pipeline"], project)
+
+    three = ("bronze", "silver", "gold")
+    check_project(project, write_members(tmp_path / "downloads/members.csv", three), three, None)
+
+    two = ("churned", "stayed")
+    check_project(
+        project, write_members(tmp_path / "downloads/churn.csv", two, seed=2), two, "churned"
+    )
