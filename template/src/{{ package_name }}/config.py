@@ -89,7 +89,7 @@ def _flag(value: Any) -> bool:
     return value
 
 
-KINDS: dict[Any, tuple[Callable[[Any], Any], str]] = {
+CONVERTERS: dict[Any, tuple[Callable[[Any], Any], str]] = {
     int: (_whole, "a whole number"),
     float: (_number, "a number"),
     str: (_text, "a text value"),
@@ -115,7 +115,7 @@ def param(
     the value be null (returned as None). Anything else that is wrong raises ParamsError
     with the key, the value found and what is allowed.
     """
-    convert, expected = KINDS[kind]
+    convert, expected = CONVERTERS[kind]
     if choices is not None:
         expected = "one of " + ", ".join(str(choice) for choice in choices)
     elif check is not None:

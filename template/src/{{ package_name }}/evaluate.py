@@ -74,7 +74,10 @@ def run(params: dict[str, Any], model_path: Path, test_path: Path, schema_file: 
     PLOT_DATA_DIR.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         table.to_csv(PLOT_DATA_DIR / f"{name}.csv", index=False)
-    figures.draw_all(tables, PLOT_IMAGE_DIR, list(map(str, classes.names)))
+    # Classes in the order schema.yaml lists them, which may say something (low, mid, high).
+    listed = [str(name) for name in schema.column(target).allowed or ()]
+    order = listed if sorted(listed) == sorted(map(str, classes.names)) else classes.names
+    figures.draw_all(tables, PLOT_IMAGE_DIR, [str(name) for name in order])
     flat = {name: value for name, value in scores.items() if not isinstance(value, dict)}
     about = f" ({classes.positive})" if classes.binary else " (macro)"
     return ", ".join(f"{name}={value}" for name, value in flat.items()) + about

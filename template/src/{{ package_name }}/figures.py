@@ -46,12 +46,16 @@ def curve(curves: dict[str, pd.DataFrame], kind: Kind, path: Path) -> Path:
     zoomed inset of the corner when they all hug it."""
     figure = Figure(figsize=(5.5, 4.5))
     axes = figure.subplots()
-    lines = {}
-    for series, table in curves.items():
+    # One colour per class; with several tables (base and head), the first is dashed.
+    lines: dict[str, tuple[pd.DataFrame, dict[str, str]]] = {}
+    colours: dict[str, str] = {}
+    for rank, (series, table) in enumerate(curves.items()):
         for name, points in table.groupby("class", sort=False):
+            colour = colours.setdefault(str(name), f"C{len(colours)}")
+            style = {"color": colour, "linestyle": "--" if rank == 0 and len(curves) > 1 else "-"}
             label = str(name) if len(curves) == 1 else f"{series}: {name}".rstrip(": ")
-            lines[label] = points
-    areas = {label: float(auc(points[kind.x], points[kind.y])) for label, points in lines.items()}
+            lines[label] = (points, style)
+    areas = {label: float(auc(p[kind.x], p[kind.y])) for label, (p, _) in lines.items()}
     zoom = min(areas.values()) >= ZOOM_FROM_AREA
     targets = [axes]
     if zoom:
@@ -63,8 +67,9 @@ def curve(curves: dict[str, pd.DataFrame], kind: Kind, path: Path) -> Path:
         inset.tick_params(labelsize=7)
         targets.append(inset)
     for target in targets:
-        for label, points in lines.items():
-            target.plot(points[kind.x], points[kind.y], label=f"{label} (area {areas[label]:.3f})")
+        for label, (points, style) in lines.items():
+            area = f"{label} (area {areas[label]:.3f})"
+            target.plot(points[kind.x], points[kind.y], label=area, **style)
     if kind.diagonal:
         axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     axes.set(xlabel=kind.x, ylabel=kind.y, title=kind.title, xlim=(0, 1), ylim=(0, 1.02))
