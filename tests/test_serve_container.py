@@ -346,8 +346,8 @@ def test_image_is_configured_for_production(
     config = served_image.config
     assert config["User"] == "10001:10001"
     package = read_answers(trained_project)["package_name"]
-    assert config["Cmd"][:2] == ["uvicorn", f"{package}.serve:app"]
-    assert config["Cmd"][2:6] == ["--host", "0.0.0.0", "--port", "8000"]
+    assert config["Cmd"][:3] == ["python", "-m", f"{package}.serve"]
+    assert config["Cmd"][3:7] == ["--host", "0.0.0.0", "--port", "8000"]
     assert config["Healthcheck"]["Test"][:2] == ["CMD", "python"]
     assert "8000/tcp" in config["ExposedPorts"]
 

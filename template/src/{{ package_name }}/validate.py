@@ -95,8 +95,13 @@ def check_column(column: Column, series: pd.Series, rows: Rows) -> list[Violatio
             found = rows.first(not_bool, series)
             violations.append(Violation(column.name, "type bool (true/false)", found))
     if column.allowed is not None:
-        convert = text_value if column.kind == "category" else plain
-        outside = ~missing & ~series.map(lambda value: convert(value) in column.allowed)
+        if column.kind == "category":
+            values = series.map(text_value)
+        elif column.numeric:  # cells may be text, as a CSV file holds them
+            values = pd.to_numeric(series, errors="coerce").map(plain)
+        else:
+            values = series.map(as_bool)
+        outside = ~missing & ~values.isin(column.allowed)
         if outside.any():
             allowed = ", ".join(str(value) for value in column.allowed)
             found = rows.first(outside, series)
