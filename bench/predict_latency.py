@@ -144,7 +144,8 @@ def serve_and_measure(
     port = free_port()
     address = ("--host", "127.0.0.1", "--port", str(port))
     server = subprocess.Popen(
-        [str(project / ".venv/bin/uvicorn"), f"{package}.serve:app", *address, "--no-access-log"],
+        # As the image starts it: with the service's own connection limits and timeouts.
+        [str(project / ".venv/bin/python"), "-m", f"{package}.serve", *address],
         cwd=project,
         stderr=subprocess.DEVNULL,  # one JSON line per request: not wanted here
     )
