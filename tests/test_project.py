@@ -56,6 +56,11 @@ def test_pipeline_reproduces_and_passes_the_gate(project: Path) -> None:
     assert stages_run(again.stdout) == []
     assert "Data and pipelines are up to date" in again.stdout
 
+    run(["uv", "run", "--locked", "dvc", "plots", "show"], project)
+    assert (project / "dvc_plots/index.html").is_file()
+    untracked = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout
+    assert "dvc_plots" not in untracked, "the HTML page of `dvc plots show` is not for git"
+
 
 def test_formatter_leaves_the_project_unchanged(project: Path) -> None:
     run(["uv", "run", "--locked", "ruff", "format", "."], project)
@@ -171,6 +176,7 @@ def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -
             assert (report_dir / image).stat().st_size > 5_000
         for row in ("| Python |", "| OS |", "| CPU |", "| GPU |", "| Packages |", "| Commit |"):
             assert row in report
+        assert re.search(r"\| Commit \| `[0-9a-f]{7,}-dirty` \|", report), "params.yaml is edited"
         assert re.search(r"\| Data \| `data/raw/dataset\.csv` md5 `[0-9a-f]{32}`", report)
     finally:
         run(["git", "checkout", "--quiet", "--force", "main"], story_project)
@@ -185,6 +191,8 @@ def test_report_on_a_base_without_metrics_says_so(story_project: Path) -> None:
     )
     assert result.returncode == 0
     report = (story_project / "reports/pr/report.md").read_text()
+    assert "No parameter changed." in report
+    assert "| Param " not in report, "no table without a row"
     assert "has no metrics yet" in report
     assert "Against the base: not compared" in report
 

@@ -149,6 +149,8 @@ def environment(lock_text: str | None) -> list[str]:
         except metadata.PackageNotFoundError:
             versions.append(f"{package} (not installed)")
     sha = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no").stdout.strip():
+        sha += "-dirty"  # tracked files differ from the commit: say so
     rows = {
         "Python": platform.python_version(),
         "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
@@ -238,6 +240,8 @@ def build(base: str, directory: Path = REPORT_DIR) -> Path:
         ]
     lines.append(as_head(dvc("metrics", "diff", base, "--all", "--md", "--precision", "4")))
     params_diff = as_head(dvc("params", "diff", base, "--md"))
+    if len(params_diff.strip().splitlines()) <= 2:  # DVC prints a bare header when none changed
+        params_diff = ""
     lines += ["", "### Parameters changed", ""]
     lines.append(params_diff if params_diff else "No parameter changed.")
     lines += ["", "### Plots", ""]
