@@ -42,15 +42,21 @@ class Classes:
 def classes_of(model: Any, params: dict[str, Any]) -> Classes:
     """The model's classes, and the positive class params.yaml names for two of them."""
     names = tuple(plain(name) for name in model.classes_)
+    return Classes(names, positive_class(names, params))
+
+
+def positive_class(names: tuple[Any, ...], params: dict[str, Any]) -> Any | None:
+    """The class ``evaluate.positive_class`` names among two ``names`` (by default the
+    second, scikit-learn's own choice), or None with more than two classes."""
     if len(names) != 2:
-        return Classes(names, None)
-    default = names[1]  # scikit-learn's own choice: the second class in sorted order
+        return None
+    default = names[1]
     positive = param(params, "evaluate.positive_class", str, default=str(default), optional=True)
     if positive is None:
         positive = str(default)
     for name in names:
         if str(name) == positive:
-            return Classes(names, name)
+            return name
     known = ", ".join(str(name) for name in names)
     msg = f"params.yaml: evaluate.positive_class is {positive!r}; expected one of {known}"
     raise InputError(msg)

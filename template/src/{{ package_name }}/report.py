@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from . import figures
-from .config import METRICS_FILE, PARAMS_FILE, PLOT_DATA_DIR, RAW_DATA, load_params
+from . import classification, figures
+from .config import METRICS_FILE, PARAMS_FILE, PLOT_DATA_DIR, RAW_DATA, InputError, load_params
 
 REPORT_DIR = Path("reports/pr")
 MARKER = "<!-- ml-report: pipeline metrics -->"
@@ -199,7 +199,7 @@ def classes_note(scores: dict[str, Any], params: dict[str, Any]) -> str:
     """Which class precision, recall and F1 describe, from the classes metrics.json names."""
     classes = list(scores.get("per_class", {}))
     if len(classes) == 2:
-        positive = (params.get("evaluate") or {}).get("positive_class") or classes[1]
+        positive = classification.positive_class(tuple(classes), params)
         others = [name for name in classes if name != str(positive)]
         return (
             f"Precision, recall and F1 are those of `{positive}` (`evaluate.positive_class`) "
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         report = build(args.base, args.output)
-    except RuntimeError as error:
+    except (RuntimeError, InputError) as error:
         print(f"report: {error}", file=sys.stderr)
         return 1
     print(f"report: written to {report}")
