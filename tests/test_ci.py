@@ -29,8 +29,6 @@ from .matrix import Variant
 # `security` needs the network (pre-commit fetches its hooks, pip-audit its database): the
 # tests run each of its tools offline instead (tests/test_security.py).
 SESSIONS_CHECKED_OFFLINE = {"security"}
-# Platform scanners with no job in the other platform's file (GitLab includes its own).
-PLATFORM_SCANNERS = {"codeql"}
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 GITLAB_KEYWORDS = {
     "default", "include", "stages", "variables", "workflow", "image", "services", "cache",
@@ -169,18 +167,90 @@ def test_ci_calls_only_existing_sessions_that_tests_run(variant: Variant, render
     assert not untested, f"sessions CI calls that no test runs: {sorted(untested)}"
 
 
-def test_github_and_gitlab_have_the_same_stages(template_repo: Path, tmp_path: Path) -> None:
+def commands(node: Any) -> list[str]:
+    """Every command line of a CI document: GitHub's `run:` and GitLab's script entries,
+    continuation lines joined and comment lines left out."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "run" and isinstance(value, str):
+                found.append(value)
+            elif key in ("script", "before_script", "after_script") and isinstance(value, list):
+                found += [line for line in value if isinstance(line, str)]
+            else:
+                found += commands(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += commands(item)
+    lines = "\n".join(found).replace("\\\n", " ").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def session_calls(lines: list[str]) -> set[str]:
+    """`uv run ... nox -s NAME -- ARGS` calls, each value taken from a variable shown as VALUE
+    (the platforms name their variables differently) and the platform's name as PLATFORM."""
+    calls = set()
+    for line in lines:
+        found = re.search(r"uv run [^;&|]*?nox -s [^;&|]*", line)
+        if found:
+            words = [re.sub(r".*\$.*", "VALUE", word) for word in found.group(0).split()]
+            words = [re.sub(r"^(github|gitlab)$", "PLATFORM", word) for word in words]
+            calls.add(" ".join(words))
+    return calls
+
+
+def platform_commands(project: Path) -> dict[str, list[str]]:
+    github = [
+        line
+        for workflow in github_workflows(project).values()
+        for line in commands(workflow["jobs"])
+    ]
+    gitlab = commands(yaml.safe_load((project / ".gitlab-ci.yml").read_text()))
+    return {"github": github, "gitlab": gitlab}
+
+
+def test_github_and_gitlab_call_the_same_sessions_with_the_same_arguments(
+    template_repo: Path, tmp_path: Path
+) -> None:
     from .conftest import render
 
     project = render(template_repo, tmp_path / "project", {"ci_provider": "both"})
-    github = {job for wf in github_workflows(project).values() for job in wf["jobs"]}
-    github -= PLATFORM_SCANNERS
-    gitlab = set(gitlab_jobs(project))
-    assert github == gitlab
-    assert github >= {"lint", "tests", "security", "pipeline", "publish", "build-image", "staging"}
-    assert "template-update" in github
-    assert "monitor" in github
-    assert "production" in github
+    calls = {name: session_calls(lines) for name, lines in platform_commands(project).items()}
+    assert calls["github"] == calls["gitlab"]
+    assert {
+        "uv run --locked nox -s lint",
+        "uv run --locked nox -s pipeline",
+        "uv run --locked nox -s pipeline -- --report VALUE --pull-request VALUE --head-sha VALUE",
+        "uv run --locked --only-group ci nox -s monitor",
+        "uv run --locked nox -s template-update -- --open-request PLATFORM",
+    } <= calls["github"]
+
+
+# The only git and DVC commands CI files may hold: sign-in and checkout, each with its reason.
+GIT_AND_DVC_ALLOWED = {
+    ("dvc", "remote"): "GitHub, S3 keys: `dvc remote modify --local` stores the credentials",
+    ("git", "clone"): "GitLab publish: checks out the target branch's trusted publisher",
+}
+
+
+def test_ci_files_run_no_git_or_dvc_command_beyond_sign_in_and_checkout(
+    variant: Variant, rendered: Path
+) -> None:
+    """Everything else is a nox session, which a developer runs the same way."""
+    lines = []
+    if (rendered / ".github/workflows").is_dir():
+        for workflow in github_workflows(rendered).values():
+            lines += commands(workflow["jobs"])
+    if (rendered / ".gitlab-ci.yml").is_file():
+        lines += commands(yaml.safe_load((rendered / ".gitlab-ci.yml").read_text()))
+    used = {
+        (tool, subcommand)
+        for line in lines
+        for tool, subcommand in re.findall(
+            r"(?:^|[\s;&|(])(git|dvc)\s+(?:-\S+\s+)*(\w[\w-]*)", line
+        )
+    }
+    assert used <= set(GIT_AND_DVC_ALLOWED), sorted(used - set(GIT_AND_DVC_ALLOWED))
 
 
 def test_deploy_scripts_pass_shellcheck(variant: Variant, rendered: Path) -> None:
@@ -280,8 +350,23 @@ def defined_in(node: Any) -> set[str]:
     return found
 
 
+# Read by the sessions CI calls, but set by hand only: never a CI input.
+SET_BY_HAND = {
+    "GIT_SHA": "nox -s serve: the commit /model names (CI's image has it built in)",
+    "DOCKER": "nox -s image: which image builder to use",
+}
+
+
+def read_by_sessions(project: Path) -> set[str]:
+    """Environment variables that the noxfile and the CI tooling in ci/ read."""
+    texts = [path.read_text() for path in [project / "noxfile.py", *project.glob("ci/*.py")]]
+    pattern = r"(?:environ|env)(?:\.get\(|\[)\s*[\"']([A-Z][A-Z0-9_]*)[\"']"
+    return {name for text in texts for name in re.findall(pattern, text)} - set(SET_BY_HAND)
+
+
 def gitlab_inputs(project: Path) -> set[str]:
-    """Variables the GitLab jobs and the deploy scripts they call read without defining."""
+    """Variables the GitLab jobs, the deploy scripts and the sessions they call read without
+    defining."""
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     scripts = [path.read_text() for path in project.glob("deploy/*.sh")]
     code = [
@@ -291,6 +376,7 @@ def gitlab_inputs(project: Path) -> set[str]:
     referenced = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", text))
     assigned = set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", text))
     defined = assigned | defined_in(pipeline)
+    referenced |= read_by_sessions(project)
     return {name for name in referenced - defined if not name.startswith(PLATFORM_PREFIXES)}
 
 
@@ -491,11 +577,13 @@ def test_gitlab_publish_runs_the_target_branchs_publisher(
         pytest.skip("no GitLab CI in this variant")
     job = gitlab_jobs(rendered)["publish"]
     if answers["report_publisher"] != "native":
-        assert not any("src/" in line for line in job["script"]), "runs the branch's code"
+        assert not any("src/" in line or "ci/" in line for line in job["script"]), (
+            "runs the branch's code"
+        )
         pytest.skip("CML runs its pinned release only")
     strategy = (job.get("variables") or {}).get("GIT_STRATEGY")
     assert strategy == "none", "the job checks out the merge request's branch"
-    publisher = Path("src", answers["package_name"], "publish.py")
+    publisher = Path("ci/publish.py")
     record = tmp_path / "ran.json"
     stand_in = (
         "import json, os, sys\n"
@@ -512,6 +600,7 @@ def test_gitlab_publish_runs_the_target_branchs_publisher(
     workdir = tmp_path / "job"
     (workdir / "reports/pr").mkdir(parents=True)
     (workdir / "reports/pr/report.md").write_text("report\n")
+    (workdir / "reports/pr/pull-request.json").write_text('{"number": 7}\n')
     (workdir / publisher).parent.mkdir(parents=True)
     (workdir / publisher).write_text("SIDE = 'merge request'\n" + stand_in)
     env = {
@@ -530,6 +619,7 @@ def test_gitlab_publish_runs_the_target_branchs_publisher(
     assert result.returncode == 0, result.stdout + result.stderr
     runs = [json.loads(line) for line in record.read_text().splitlines()]
     assert runs == [{"side": "target", "argv": [
-        "--provider", "gitlab", "--number", "7", "--head-sha", "c" * 40,
+        "--provider", "gitlab", "--pull-request-file", "reports/pr/pull-request.json",
+        "--head-sha", "c" * 40,
         "--report", "reports/pr/report.md",
     ]}]  # fmt: skip

@@ -9,9 +9,11 @@ inputs like the training data and fails, naming the feature, on inputs with one 
 from __future__ import annotations
 
 import copy
+import http.server
 import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,24 +133,6 @@ def test_monitor_jobs_run_on_a_schedule_with_least_privilege(
             assert never_scheduled or merge_requests, f"{name} would also run on schedules"
 
 
-def test_gitlab_monitor_without_a_logs_url_ends_with_a_warning(
-    template_repo: Path, tmp_path: Path
-) -> None:
-    project = render(template_repo, tmp_path / "project", {"ci_provider": "gitlab"})
-    job = gitlab_jobs(project)["monitor"]
-    assert job["allow_failure"] == {"exit_codes": [3]}
-    check = job["script"][0]
-    result = subprocess.run(
-        ["bash", "-eo", "pipefail", "-c", check],
-        env={"PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 3
-    assert "set the CI/CD variable PREDICTION_LOGS_URL" in result.stdout
-
-
 @dataclass(frozen=True)
 class Monitored:
     """A trained project, the metrics its service exposed, and two drift checks' outcomes."""
@@ -160,6 +144,23 @@ class Monitored:
     shifted: subprocess.CompletedProcess[str]
     shifted_report: str
     shifted_metrics: str
+    pushed: list[tuple[str, bytes]]
+    like_metrics: str
+
+
+class Pushgateway(http.server.BaseHTTPRequestHandler):
+    """Records what is PUT to it, as a Prometheus Pushgateway would receive it."""
+
+    received: list[tuple[str, bytes]]
+
+    def do_PUT(self) -> None:  # the handler's required name
+        length = int(self.headers["Content-Length"])
+        self.received.append((self.path, self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 def score_and_log(project: Path, log: Path, shift: float) -> str:
@@ -183,9 +184,20 @@ def monitored(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     logs = tmp_path_factory.mktemp("prediction-logs")
     metrics = score_and_log(project, logs / "like-training.jsonl", 0.0)
     score_and_log(project, logs / "shifted.jsonl", 4.0)
-    # The way CI runs it: the logs' location in PREDICTION_LOGS_URL, no options.
+    # The way CI runs it: the logs' location in PREDICTION_LOGS_URL, a Pushgateway in
+    # PUSHGATEWAY_URL, no options, only the task runner installed up front.
+    received: list[tuple[str, bytes]] = []
+    handler = type("Recorder", (Pushgateway,), {"received": received})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     environment = ["env", f"PREDICTION_LOGS_URL={logs / 'like-training.jsonl'}"]
-    like = run([*environment, "uv", "run", "--locked", "nox", "-s", "monitor"], project, False)
+    environment.append(f"PUSHGATEWAY_URL=http://127.0.0.1:{server.server_address[1]}/")
+    ci_call = ["uv", "run", "--locked", "--only-group", "ci", "nox", "-s", "monitor"]
+    try:
+        like = run([*environment, *ci_call], project, False)
+    finally:
+        server.shutdown()
+    like_metrics = (project / "reports/monitor/drift.prom").read_text()
     # As docs/monitoring.md shows it, on the file the first run fetched, now other logs.
     shutil.copy(logs / "shifted.jsonl", project / "data/monitoring/latest")
     commands = as_script(shell_block("monitoring.md", "The drift check"))
@@ -199,7 +211,43 @@ def monitored(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         shifted=shifted,
         shifted_report=(reports / "drift.md").read_text(),
         shifted_metrics=(reports / "drift.prom").read_text(),
+        pushed=received,
+        like_metrics=like_metrics,
     )
+
+
+@pytest.mark.project
+def test_ci_pushes_the_drift_results_to_the_pushgateway(monitored: Monitored) -> None:
+    assert len(monitored.pushed) == 1
+    path, body = monitored.pushed[0]
+    assert path == "/metrics/job/model-drift"
+    assert body.decode().splitlines() == monitored.like_metrics.splitlines()
+    assert "model_drift_features 0.0" in body.decode(), "inputs like the training data"
+
+
+@pytest.mark.project
+def test_monitor_without_logs_skips_having_installed_only_the_task_runner(
+    monitored: Monitored, tmp_path: Path
+) -> None:
+    """CI's scheduled job before PREDICTION_LOGS_URL is set: a message, success, and none of
+    the pipeline's packages installed."""
+    latest = monitored.project / "data/monitoring/latest"
+    shutil.move(latest, tmp_path / "latest")
+    environment = tmp_path / "environment"
+    command = ["env", "-u", "PREDICTION_LOGS_URL", f"UV_PROJECT_ENVIRONMENT={environment}"]
+    command += ["uv", "run", "--locked", "--only-group", "ci", "nox", "-s", "monitor"]
+    try:
+        result = run(command, monitored.project)
+    finally:
+        shutil.move(tmp_path / "latest", latest)
+    assert "Drift check skipped: set PREDICTION_LOGS_URL" in result.stdout + result.stderr
+    installed = {
+        path.name.split("-")[0].lower()
+        for path in environment.glob("lib/python*/site-packages/*.dist-info")
+    }
+    assert "nox" in installed
+    assert not {"pandas", "scikit_learn", "dvc", "matplotlib"} & installed
+    assert len(installed) < 25, sorted(installed)
 
 
 @pytest.mark.project

@@ -7,8 +7,10 @@ checks every variant of the matrix.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -147,9 +149,15 @@ def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -
     try:
         edit_params(story_project, "n_estimators: 200", "n_estimators: 5")
         run(["uv", "run", "--locked", "dvc", "repro"], story_project)
-        run(["uv", "run", "--locked", "nox", "-s", "report", "--", "main"], story_project)
+        result = run(
+            ["uv", "run", "--locked", "nox", "-s", "report", "--", "main"],
+            story_project,
+            check=False,
+        )
         report_dir = story_project / "reports/pr"
         report = (report_dir / "report.md").read_text()
+        # Fewer trees may lower the metric beyond the tolerance: the session fails then.
+        assert result.returncode == (0 if "## Model report: passed" in report else 1)
 
         assert report.startswith("<!-- ml-report: pipeline metrics -->")
         assert "### Quality gate" in report
@@ -179,6 +187,65 @@ def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -
         assert re.search(r"\| Commit \| `[0-9a-f]{7,}-dirty` \|", report), "params.yaml is edited"
         assert re.search(r"\| Data \| `data/raw/dataset\.csv` md5 `[0-9a-f]{32}`", report)
     finally:
+        run(["git", "checkout", "--quiet", "--force", "main"], story_project)
+        run(["uv", "run", "--locked", "dvc", "checkout", "--quiet", "--force"], story_project)
+
+
+def ci_commands(template_repo: Path, destination: Path) -> dict[str, list[str]]:
+    """The pull/merge-request commands of the pipeline job, as each platform's file has them."""
+    project = render(template_repo, destination, {"ci_provider": "both"})
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    steps = workflow["jobs"]["pipeline"]["steps"]
+    github = [step["run"] for step in steps if "--report" in step.get("run", "")]
+    gitlab = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["pipeline"]["script"]
+    return {"github": github, "gitlab": gitlab}
+
+
+def test_ci_fails_a_pull_request_whose_metric_drops_beyond_the_tolerance(
+    story_project: Path, template_repo: Path, tmp_path: Path
+) -> None:
+    """A request that lowers roc_auc by more than gate.tolerance, while still above the
+    threshold, fails the command each platform's CI runs, after writing the report."""
+    commands = ci_commands(template_repo, tmp_path / "both")
+    assert len(commands["github"]) == 1
+    run(["git", "checkout", "--quiet", "-b", "worse-model"], story_project)
+    run(["git", "remote", "add", "origin", str(story_project)], story_project)
+    env = {
+        "BASE_REF": "main", "PR_NUMBER": "7", "HEAD_SHA": "0" * 40,  # GitHub's step env
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_PROJECT_ID": "1",  # GitLab's
+    }  # fmt: skip
+    try:
+        edit_params(story_project, "threshold: 0.95", "threshold: 0.5")
+        edit_params(story_project, "max_depth: 8", "max_depth: 1")
+        edit_params(story_project, "n_estimators: 200", "n_estimators: 2")
+        run(["git", "commit", "--quiet", "-am", "A weaker model"], story_project)
+        for platform, lines in commands.items():
+            report = story_project / "reports/pr/report.md"
+            report.unlink(missing_ok=True)
+            for line in lines:
+                result = subprocess.run(
+                    ["bash", "-eo", "pipefail", "-c", line],
+                    cwd=story_project, env={**os.environ, **env},
+                    capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                if result.returncode:
+                    break
+            output = result.stdout + result.stderr
+            assert result.returncode != 0, f"{platform}: the gate's failure failed nothing"
+            assert "against the base: roc_auc changed by -" in output, output[-3000:]
+            assert "beyond the tolerance" in output
+            text = report.read_text()
+            assert text.splitlines()[1] == "## Model report: FAILED", platform
+            assert re.search(
+                r"Threshold: `roc_auc` = [\d.]+ against a minimum of 0\.5: \*\*pass", text
+            )
+            assert re.search(r"Against the base: `roc_auc` changed by -[\d.]+ .*\*\*FAIL\*\*", text)
+        recorded = json.loads((story_project / "reports/pr/pull-request.json").read_text())
+        assert recorded == {"number": 7, "head_sha": "0" * 40}
+        # Pushed to the branch (no report), the same model passes: its threshold is met.
+        run(["uv", "run", "--locked", "nox", "-s", "pipeline"], story_project)
+    finally:
+        run(["git", "remote", "remove", "origin"], story_project)
         run(["git", "checkout", "--quiet", "--force", "main"], story_project)
         run(["uv", "run", "--locked", "dvc", "checkout", "--quiet", "--force"], story_project)
 

@@ -14,7 +14,7 @@ from .conftest import read_answers, render
 from .matrix import Variant, choice_questions, covered_values, questions
 from .test_hostile import parse_every_file
 
-MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "publish")
+MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "revision")
 MODULES += ("monitor",)
 MODULES += ("report", "train", "validate", "contract", "classification", "schema")
 TESTS = ("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io")
@@ -39,6 +39,10 @@ COMMON_FILES = {
     "params.yaml",
     "pyproject.toml",
     "schema.yaml",
+    "ci/__init__.py",
+    "ci/publish.py",
+    "ci/push_metrics.py",
+    "ci/template_update.py",
 }
 DEPLOY_FILES = {
     "deploy/alerts.yaml",

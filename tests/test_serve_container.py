@@ -94,7 +94,7 @@ def test_binder_requirements_are_pinned_to_the_lock(trained_project: Path, tmp_p
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", requirements, re.MULTILINE))
     lock = tomllib.loads((trained_project / "uv.lock").read_text())
     locked = {package["name"]: package.get("version") for package in lock["package"]}
-    assert {"pandas", "scikit-learn", "skops"} <= set(pins)
+    assert {"pandas", "scikit-learn", "skops", "matplotlib"} <= set(pins), "the notebook draws"
     assert not {"pytest", "dvc", "fastapi", "ruff"} & set(pins), "dev and serve groups stay out"
     assert all(locked[name] == version for name, version in pins.items())
     assert requirements.count("--hash=sha256:") >= len(pins)
@@ -198,7 +198,8 @@ def wait_for_build(log: Path, block: subprocess.Popen[bytes], started: float) ->
     build_started = None
     while time.monotonic() < started + COMMAND_TIMEOUT:
         text = log.read_text(encoding="utf-8", errors="replace")
-        if build_started is None and re.search(r"^\+ docker build ", text, re.MULTILINE):
+        building = re.search(r"^\+ (docker build|uv run nox -s image) ", text, re.MULTILINE)
+        if build_started is None and building:
             build_started = time.monotonic()
         if re.search(r"^\+ docker run ", text, re.MULTILINE):
             return time.monotonic() - (build_started or started)
@@ -350,6 +351,67 @@ def test_image_is_configured_for_production(
     assert config["Cmd"][3:7] == ["--host", "0.0.0.0", "--port", "8000"]
     assert config["Healthcheck"]["Test"][:2] == ["CMD", "python"]
     assert "8000/tcp" in config["ExposedPorts"]
+    lock = yaml.safe_load((trained_project / "dvc.lock").read_text())
+    recorded = {
+        out["path"]: out["md5"]
+        for stage in lock["stages"].values()
+        for out in stage.get("outs", [])
+    }
+    labels = config["Labels"]
+    assert labels["ml.model.md5"] == recorded["models/model.skops"]
+    assert labels["ml.data.md5"] == recorded["data/raw/dataset.csv"]
+    head = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
+    assert labels["org.opencontainers.image.revision"].removesuffix("-dirty") == head
+    status, card = call(f"{served_image.base_url}/model")
+    assert (status, card["md5"], card["data_md5"]) == (
+        200,
+        labels["ml.model.md5"],
+        labels["ml.data.md5"],
+    )
+    assert card["git_sha"] == labels["org.opencontainers.image.revision"]
+
+
+@pytest.mark.project
+def test_image_holds_only_what_serving_needs(
+    served_image: ServedImage, trained_project: Path
+) -> None:
+    """No plotting, no DVC, no CI or test tools in the serving image."""
+    container = buildah("from", "--pull=never", DOCS_IMAGE, cwd=trained_project)
+    try:
+        listing = buildah(
+            "run", "--isolation=chroot", container, "--",
+            "sh", "-c", "ls /opt/venv/lib/python3*/site-packages", cwd=trained_project,
+        )  # fmt: skip
+    finally:
+        run(["buildah", "rm", container], trained_project, check=False)
+    installed = {
+        re.split(r"-\d", name)[0].lower() for name in listing.split() if name.endswith(".dist-info")
+    }
+    assert {"fastapi", "uvicorn", "scikit_learn", "skops"} <= installed, sorted(installed)
+    unwanted = {"matplotlib", "dvc", "nox", "pytest", "ruff", "pre_commit", "schemathesis"}
+    assert not unwanted & installed, sorted(unwanted & installed)
+
+
+@pytest.mark.project
+def test_image_session_refuses_a_model_dvc_lock_does_not_record(trained_project: Path) -> None:
+    """A retrained or edited model, or none at all, is never built into an image."""
+    model = trained_project / "models/model.skops"
+    original = model.read_bytes()
+    session = ["uv", "run", "--locked", "nox", "-s", "image", "--", "--tag", "refused/image"]
+    try:
+        model.write_bytes(original + b"\0")
+        result = run(session, trained_project, check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert "image: refused: models/model.skops has md5 " in output, output[-2000:]
+        assert "this is not the model the commit validated" in output
+        model.unlink()
+        result = run(session, trained_project, check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert "is not here, and the DVC remote does not have it" in output, output[-2000:]
+    finally:
+        model.write_bytes(original)
 
 
 @pytest.mark.project

@@ -129,8 +129,8 @@ def test_update_keeps_every_user_edit_and_applies_the_release(
         {
             "template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew in this release.\n"),
             "template/src/{{ package_name }}/gate.py": (
-                "from .config import",
-                "# The gate reads params.yaml.\nfrom .config import",
+                "\ndef judge(",
+                "\n# The gate reads params.yaml.\ndef judge(",
             ),
             "template/params.yaml": ("threshold: 0.95", "threshold: 0.96"),
         },
@@ -223,28 +223,65 @@ def test_changing_the_ci_provider_swaps_the_ci_files(template: Path, tmp_path: P
     assert leftovers(project) == []
 
 
+def merge_request_server(tmp_path: Path) -> tuple[list[str], Path]:
+    """A stand-in for GitLab's git server: a bare repository that records the push options
+    (GitLab opens the merge request from them); the environment CI's job gives the session."""
+    bare = tmp_path / "server/group/project.git"
+    run(["git", "init", "--quiet", "--bare", str(bare)], tmp_path)
+    run(["git", "config", "receive.advertisePushOptions", "true"], bare)
+    hook = bare / "hooks/pre-receive"
+    hook.write_text(
+        "#!/bin/sh\ni=0\n"
+        'while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do\n'
+        '  eval "printf \'%s\\n\' \\"\\$GIT_PUSH_OPTION_$i\\"" >> push-options.txt\n'
+        "  i=$((i + 1))\ndone\n"
+    )
+    hook.chmod(0o755)
+    env = [
+        "env",
+        f"CI_SERVER_URL={(tmp_path / 'server').as_uri()}",
+        "CI_PROJECT_PATH=group/project",
+    ]
+    env += ["CI_DEFAULT_BRANCH=main", "TEMPLATE_UPDATE_TOKEN=token"]
+    return env, bare
+
+
 @pytest.mark.project
-def test_template_update_session_updates_then_fails_on_conflict(
+def test_template_update_session_opens_a_request_then_one_with_conflicts(
     template: Path, tmp_path: Path
 ) -> None:
-    """The session the scheduled CI job runs: update cleanly, then refuse a conflict."""
+    """The session the scheduled CI job runs: update cleanly and open a merge request; then
+    a conflicting release: the request is opened titled so, and the session fails."""
     project = generate(template, tmp_path / "project")
     install(project)
     commit(project, "Lock the environment")
     release(
         template, "v1.1.0", {"template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew.\n")}
     )
-    run(["uv", "run", "--locked", "nox", "-s", "template-update"], project)
+    env, server = merge_request_server(tmp_path)
+    session = ["uv", "run", "--locked", "nox", "-s", "template-update"]
+    run([*env, *session, "--", "--open-request", "gitlab"], project)
     assert "New." in (project / "README.md").read_text()
-    commit(project, "Update the template to v1.1.0")
+    pushed = run(["git", "log", "-1", "--format=%s", "template-update"], server).stdout.strip()
+    assert pushed == "Update from the project template"
+    options = (server / "push-options.txt").read_text().splitlines()
+    assert options == [
+        "merge_request.create",
+        "merge_request.target=main",
+        "merge_request.title=Update from the project template",
+    ]
 
-    again = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project)
+    again = run(session, project)
     assert "up to date with its template" in again.stdout + again.stderr
 
     conflicting_release(template, project, "v1.2.0")
-    result = run(["uv", "run", "--locked", "nox", "-s", "template-update"], project, check=False)
+    result = run([*env, *session, "--", "--open-request", "gitlab"], project, check=False)
     assert result.returncode != 0
     assert "conflicts to resolve in: README.md" in result.stdout + result.stderr
+    pushed = run(["git", "log", "-1", "--format=%s", "template-update"], server).stdout.strip()
+    assert pushed == "Update from the project template (conflicts to resolve)"
+    conflicted = run(["git", "show", "template-update:README.md"], server).stdout
+    assert "<<<<<<< " in conflicted, "the request shows the conflict for review"
 
 
 @pytest.mark.project

@@ -1,57 +1,192 @@
-"""Quality gate: the model's metric must reach the threshold kept in params.yaml.
+"""Quality gate: the one judge of the model, used by `nox -s pipeline`, the report and CI.
 
-Reads:  metrics.json, params.yaml (``gate``).
-Exits with status 1 when the gate fails.
+Two rules, both set under ``gate`` in params.yaml:
+- threshold: ``gate.metric`` in metrics.json must reach ``gate.threshold`` (stay at or under
+  it for an error metric, where lower is better);
+- no regression: against a base revision (``--base``, e.g. the pull request's target
+  branch), the metric may not get worse by more than ``gate.tolerance``.
+
+A base whose metrics.json does not exist or lacks the metric (the first pull request, say)
+is not compared: the threshold alone decides, and the verdict says so.
+
+Reads:  metrics.json, params.yaml, and metrics.json at the base revision.
+Exits:  0 passed, 1 failed, 2 unusable input (a missing metric, params.yaml, an unknown base).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import METRICS_FILE, PARAMS_FILE, load_params
+from . import revision
+from .config import (
+    METRICS_FILE,
+    PARAMS_FILE,
+    CheckFailed,
+    InputError,
+    load_params,
+    param,
+    run_stage,
+)
+
+# Error metrics: the smaller the better. Every other metric is better when larger.
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "mse", "log_loss", "brier_score"})
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """Outcome of the gate for one metric."""
+    """The gate's outcome: the metric against its threshold, and against the base."""
 
     metric: str
     value: float
     threshold: float
+    tolerance: float
+    base: float | None = None
+    base_note: str = "no base given"
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.metric in LOWER_IS_BETTER
+
+    def _better(self, value: float, bound: float) -> bool:
+        return value <= bound if self.lower_is_better else value >= bound
+
+    @property
+    def meets_threshold(self) -> bool:
+        return self._better(self.value, self.threshold)
+
+    @property
+    def within_tolerance(self) -> bool:
+        if self.base is None:
+            return True
+        allowed = self.base + self.tolerance if self.lower_is_better else self.base - self.tolerance
+        return self._better(self.value, allowed)
 
     @property
     def passed(self) -> bool:
-        return self.value >= self.threshold
+        return self.meets_threshold and self.within_tolerance
+
+    def _threshold_text(self) -> str:
+        bound = "a maximum" if self.lower_is_better else "a minimum"
+        return f"`{self.metric}` = {self.value} against {bound} of {self.threshold}"
+
+    def _base_text(self) -> str:
+        if self.base is None:
+            return f"not compared, {self.base_note}"
+        change = round(self.value - self.base, 4)
+        allowed = "rise" if self.lower_is_better else "drop"
+        return (
+            f"`{self.metric}` changed by {change:+} (base {self.base}, "
+            f"allowed {allowed} {self.tolerance})"
+        )
+
+    def lines(self) -> list[str]:
+        """The verdict as Markdown list items (the report's gate section)."""
+        mark = {True: "pass", False: "FAIL"}
+        rows = [f"- Threshold: {self._threshold_text()}: **{mark[self.meets_threshold]}**"]
+        if self.base is None:
+            rows.append(f"- Against the base: {self._base_text()}")
+        else:
+            rows.append(
+                f"- Against the base: {self._base_text()}: **{mark[self.within_tolerance]}**"
+            )
+        return rows
 
     def __str__(self) -> str:
         outcome = "passed" if self.passed else "FAILED"
-        relation = ">=" if self.passed else "<"
-        return f"quality gate {outcome}: {self.metric} = {self.value} {relation} {self.threshold}"
+        threshold = "meets" if self.meets_threshold else "misses"
+        text = f"quality gate {outcome}: {self._threshold_text().replace('`', '')} ({threshold} it)"
+        if self.base is not None or self.base_note != "no base given":
+            base = self._base_text().replace("`", "")
+            if self.base is not None and not self.within_tolerance:
+                base += ", beyond the tolerance"
+            text += f"; against the base: {base}"
+        return text
 
 
-def check(scores: dict[str, float], gate: dict[str, Any]) -> Verdict:
-    """Compare the gated metric with its threshold."""
-    metric = gate["metric"]
-    if metric not in scores:
-        msg = f"gate.metric {metric!r} is not in the metrics ({', '.join(sorted(scores))})"
-        raise KeyError(msg)
-    return Verdict(metric, float(scores[metric]), float(gate["threshold"]))
+def _number(scores: dict[str, Any], metric: str, source: str) -> float | None:
+    value = scores.get(metric)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{source}: {metric} is {value!r}, not a number")
+    return float(value)
+
+
+def judge(
+    scores: dict[str, Any],
+    params: dict[str, Any],
+    base_scores: dict[str, Any] | None = None,
+    base_note: str = "no base given",
+) -> Verdict:
+    """Apply the gate in ``params`` to ``scores``, against ``base_scores`` when given."""
+    metric = param(params, "gate.metric", str)
+    threshold = param(params, "gate.threshold", float)
+    tolerance = param(params, "gate.tolerance", float, default=0.0, check=(_not_negative, ">= 0"))
+    value = _number(scores, metric, str(METRICS_FILE))
+    if value is None:
+        names = ", ".join(sorted(key for key in scores if key != "per_class")) or "none"
+        msg = f"{METRICS_FILE} has no {metric!r} (gate.metric in {PARAMS_FILE}); it has: {names}"
+        raise InputError(msg)
+    base = None
+    if base_scores is not None:
+        base = _number(base_scores, metric, f"{METRICS_FILE} at the base")
+        if base is None:
+            base_note = f"the base's {METRICS_FILE} has no {metric!r}"
+    return Verdict(metric, value, threshold, tolerance, base, base_note)
+
+
+def _not_negative(value: float) -> bool:
+    return value >= 0
+
+
+def read_metrics(text: str, source: str) -> dict[str, Any]:
+    """metrics.json's mapping, or an InputError naming ``source``."""
+    try:
+        scores = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{source} is not valid JSON: {error}") from error
+    if not isinstance(scores, dict):
+        raise InputError(f"{source} must hold a JSON object")
+    return scores
+
+
+def base_metrics(base: str) -> tuple[dict[str, Any] | None, str]:
+    """metrics.json at ``base`` (None when it has none yet), and why it was not compared."""
+    commit = revision.resolve(base)
+    text = revision.show(commit, METRICS_FILE)
+    if text is None:
+        return None, f"the base has no {METRICS_FILE} yet"
+    return read_metrics(text, f"{METRICS_FILE} at {base}"), ""
+
+
+def judge_files(params_file: Path, metrics_file: Path, base: str | None) -> Verdict:
+    """The verdict for the files of the workspace, against ``base`` when given."""
+    if not metrics_file.is_file():
+        raise InputError(f"{metrics_file} is missing: run the pipeline first (nox -s pipeline)")
+    scores = read_metrics(metrics_file.read_text(encoding="utf-8"), str(metrics_file))
+    base_scores, note = base_metrics(base) if base else (None, "no base given")
+    return judge(scores, load_params(params_file), base_scores, note)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, default=PARAMS_FILE)
     parser.add_argument("--metrics", type=Path, default=METRICS_FILE)
+    parser.add_argument("--base", help="a branch or commit to compare with (e.g. origin/main)")
     args = parser.parse_args(argv)
-    scores = json.loads(args.metrics.read_text(encoding="utf-8"))
-    verdict = check(scores, load_params(args.params)["gate"])
-    print(verdict, file=sys.stdout if verdict.passed else sys.stderr)
-    return 0 if verdict.passed else 1
+
+    def body() -> str:
+        verdict = judge_files(args.params, args.metrics, args.base)
+        if not verdict.passed:
+            raise CheckFailed(str(verdict))
+        return str(verdict)
+
+    return run_stage("gate", body)
 
 
 if __name__ == "__main__":

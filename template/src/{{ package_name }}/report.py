@@ -2,9 +2,10 @@
 
 Reads:  metrics.json, params.yaml, plots/data/*.csv and dvc.lock in the workspace, and the
         same files at the base revision (through git and DVC's own diffs).
-Writes: reports/pr/report.md and the PNG images it shows (reports/pr/*.png).
-Always exits 0 once the report is written: the verdict is in the report, and the quality
-gate itself is enforced by the pipeline (`nox -s pipeline`).
+Writes: reports/pr/report.md and the PNG images it shows (reports/pr/*.png); with
+        --pull-request, reports/pr/pull-request.json for the publisher.
+Exits:  0 when the gate passed, 1 when it failed (the report is written either way, with the
+        verdict of the gate module), 2 when the report cannot be made (e.g. an unknown base).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import platform
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,17 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from . import classification, figures
-from .config import METRICS_FILE, PARAMS_FILE, PLOT_DATA_DIR, RAW_DATA, InputError, load_params
+from . import classification, figures, gate, revision
+from .config import (
+    METRICS_FILE,
+    PARAMS_FILE,
+    PLOT_DATA_DIR,
+    RAW_DATA,
+    CheckFailed,
+    InputError,
+    load_params,
+    run_stage,
+)
 
 REPORT_DIR = Path("reports/pr")
 MARKER = "<!-- ml-report: pipeline metrics -->"
@@ -41,74 +50,13 @@ def tool(*command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def git(*args: str) -> subprocess.CompletedProcess[str]:
-    return tool("git", *args)
-
-
 def dvc(*args: str) -> str:
     """Run a DVC command and return its output; failing loudly with DVC's own message."""
     result = tool(sys.executable, "-m", "dvc", *args)
     if result.returncode != 0:
         msg = f"`dvc {' '.join(args)}` failed: {result.stderr.strip()}"
-        raise RuntimeError(msg)
+        raise InputError(msg)
     return result.stdout.strip()
-
-
-def at_revision(revision: str, path: Path) -> str | None:
-    """The text of ``path`` at ``revision``, or None when it does not exist there."""
-    result = git("show", f"{revision}:{path.as_posix()}")
-    return result.stdout if result.returncode == 0 else None
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """The gate's verdict: the threshold, and the change against the base."""
-
-    metric: str
-    value: float
-    threshold: float
-    base: float | None
-    tolerance: float
-
-    @property
-    def meets_threshold(self) -> bool:
-        return self.value >= self.threshold
-
-    @property
-    def within_tolerance(self) -> bool:
-        return self.base is None or self.value >= self.base - self.tolerance
-
-    @property
-    def passed(self) -> bool:
-        return self.meets_threshold and self.within_tolerance
-
-    def lines(self) -> list[str]:
-        mark = {True: "pass", False: "FAIL"}
-        rows = [
-            f"- Threshold: `{self.metric}` = {self.value} against a minimum of "
-            f"{self.threshold}: **{mark[self.meets_threshold]}**"
-        ]
-        if self.base is None:
-            rows.append("- Against the base: not compared, the base has no metrics yet")
-        else:
-            change = round(self.value - self.base, 4)
-            rows.append(
-                f"- Against the base: `{self.metric}` changed by {change:+} (base {self.base}, "
-                f"allowed drop {self.tolerance}): **{mark[self.within_tolerance]}**"
-            )
-        return rows
-
-
-def gate_result(scores: dict[str, float], base: dict[str, float] | None, gate: dict) -> GateResult:
-    metric = gate["metric"]
-    base_value = None if base is None or metric not in base else float(base[metric])
-    return GateResult(
-        metric=metric,
-        value=float(scores[metric]),
-        threshold=float(gate["threshold"]),
-        base=base_value,
-        tolerance=float(gate.get("tolerance", 0.0)),
-    )
 
 
 def data_version(lock_text: str | None) -> str:
@@ -148,8 +96,8 @@ def environment(lock_text: str | None) -> list[str]:
             versions.append(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{package} (not installed)")
-    sha = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
-    if git("status", "--porcelain", "--untracked-files=no").stdout.strip():
+    sha = revision.git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    if revision.git("status", "--porcelain", "--untracked-files=no").stdout.strip():
         sha += "-dirty"  # tracked files differ from the commit: say so
     rows = {
         "Python": platform.python_version(),
@@ -180,13 +128,13 @@ def draw(base: str, directory: Path) -> list[Path]:
     for kind in figures.CURVES:
         path = PLOT_DATA_DIR / f"{kind.name}.csv"
         series = {}
-        base_table = read_plot(at_revision(base, path))
+        base_table = read_plot(revision.show(base, path))
         if base_table is not None:
             series["base"] = base_table
         series["head"] = read_plot(path.read_text(encoding="utf-8"))
         images.append(figures.curve(series, kind, directory / f"{kind.name}.png"))
     predictions = PLOT_DATA_DIR / "predictions.csv"
-    tables = {"base": read_plot(at_revision(base, predictions))}
+    tables = {"base": read_plot(revision.show(base, predictions))}
     tables["head"] = read_plot(predictions.read_text(encoding="utf-8"))
     for name, table in tables.items():
         if table is not None:
@@ -215,24 +163,22 @@ def as_head(table: str) -> str:
     return header.replace("| workspace ", "| head      ", 1) + newline + rows
 
 
-def build(base: str, directory: Path = REPORT_DIR) -> Path:
-    """Write the report and its images into ``directory``; return the report's path."""
+def build(base: str, directory: Path = REPORT_DIR) -> tuple[Path, gate.Verdict]:
+    """Write the report and its images into ``directory``; return its path and the verdict."""
+    commit = revision.resolve(base)
+    params = load_params(PARAMS_FILE)
+    verdict = gate.judge_files(PARAMS_FILE, METRICS_FILE, base)
+    scores = gate.read_metrics(METRICS_FILE.read_text(encoding="utf-8"), str(METRICS_FILE))
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.png"):
         old.unlink()
-    params = load_params(PARAMS_FILE)
-    scores = json.loads(METRICS_FILE.read_text(encoding="utf-8"))
-    base_metrics_text = at_revision(base, METRICS_FILE)
-    base_scores = json.loads(base_metrics_text) if base_metrics_text else None
-    base_sha = git("rev-parse", "--short", base).stdout.strip() or base
-    verdict = gate_result(scores, base_scores, params["gate"])
     images = draw(base, directory)
 
     lines = [MARKER, f"## Model report: {'passed' if verdict.passed else 'FAILED'}", ""]
-    lines += [f"Compared with `{base}` (`{base_sha}`).", "", "### Quality gate", ""]
+    lines += [f"Compared with `{base}` (`{commit[:7]}`).", "", "### Quality gate", ""]
     lines += verdict.lines()
     lines += ["", "### Metrics", "", classes_note(scores, params), ""]
-    if base_scores is None:
+    if revision.show(base, METRICS_FILE) is None:
         lines += [
             f"The base `{base}` has no metrics yet (this may be the first report), so only "
             "this branch's values are shown.",
@@ -250,24 +196,30 @@ def build(base: str, directory: Path = REPORT_DIR) -> Path:
     lines += environment(Path("dvc.lock").read_text() if Path("dvc.lock").is_file() else None)
     report = directory / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return report
+    return report, verdict
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="main", help="base branch or revision to compare with")
     parser.add_argument("--output", type=Path, default=REPORT_DIR)
+    parser.add_argument(
+        "--pull-request", type=int, help="record the request's number for the publisher"
+    )
+    parser.add_argument("--head-sha", default="", help="with --pull-request: its head commit")
     args = parser.parse_args(argv)
-    if git("rev-parse", "--verify", "--quiet", args.base + "^{commit}").returncode != 0:
-        print(f"report: base revision {args.base!r} not found (fetch it first)", file=sys.stderr)
-        return 1
-    try:
-        report = build(args.base, args.output)
-    except (RuntimeError, InputError) as error:
-        print(f"report: {error}", file=sys.stderr)
-        return 1
-    print(f"report: written to {report}")
-    return 0
+
+    def body() -> str:
+        report, verdict = build(args.base, args.output)
+        if args.pull_request is not None:
+            head = args.head_sha or revision.git("rev-parse", "HEAD").stdout.strip()
+            record = {"number": args.pull_request, "head_sha": head}
+            (args.output / "pull-request.json").write_text(json.dumps(record) + "\n")
+        if not verdict.passed:
+            raise CheckFailed(f"written to {report}; {verdict}")
+        return f"written to {report}; {verdict}"
+
+    return run_stage("report", body)
 
 
 if __name__ == "__main__":

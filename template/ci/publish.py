@@ -1,7 +1,7 @@
 """Publish reports/pr/report.md on its pull or merge request, as one comment kept up to date.
 
 Standard library only, so that a privileged CI job can run it as a plain script
-(`python -I src/<package>/publish.py ...`) without installing, or running, any code from the
+(`python -I ci/publish.py ...`) without installing, or running, any code from the
 pull request it reports on.
 
 The report and its images are written by the pull request's own code, so they are treated
@@ -18,8 +18,8 @@ GitLab: plots go to the project's uploads, and the merge-request note is created
 edited in place. Token: ML_REPORT_TOKEN (a project or bot access token with the `api` scope,
 kept in a masked CI/CD variable), since CI_JOB_TOKEN cannot write notes.
 
-Exit codes: 0 published (or skipped, the request having moved on), 1 publishing failed (the
-message says why), 2 the command line is wrong.
+Exit codes: 0 published (or skipped: the request has moved on, or the pipeline stopped before
+writing a report), 1 publishing failed (the message says why), 2 the command line is wrong.
 """
 
 from __future__ import annotations
@@ -669,6 +669,9 @@ def main(argv: list[str] | None = None) -> int:
         "--print-number", action="store_true", help="only check the file and print the number"
     )
     args = parser.parse_args(argv)
+    if not args.report.is_file() and not args.print_number:
+        print(f"publish: no report to publish: {args.report} is missing (the pipeline stopped)")
+        return 0
     try:
         number, head_sha = args.number, args.head_sha
         if args.pull_request_file:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ package_name }} import publish
+from ci import publish
 
 from .fake_api import ACTIONS_BOT, OTHER_FILE, TOKEN, State, serve
 
