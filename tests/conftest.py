@@ -184,3 +184,26 @@ def point_params_at(project: Path, source: str, target: str, positive_class: str
         text, count = re.subn(pattern, lambda match, value=value: match.group(1) + value, text)
         assert count == 1, f"params.yaml no longer has one line matching {pattern!r}"
     params.write_text(text, encoding="utf-8")
+
+
+def pipeline_stages(project: Path) -> list[str]:
+    """The project's stage names in the order dvc.yaml lists them (DVC's order here)."""
+    return list(yaml.safe_load((project / "dvc.yaml").read_text())["stages"])
+
+
+def stages_affected_by(project: Path, param: str) -> list[str]:
+    """The stages that a change to ``param`` (dotted) makes `dvc repro` run, in order: those
+    that declare it (or a section holding it), and those reading what they write."""
+
+    def names(entries: list[Any]) -> set[str]:
+        return {entry if isinstance(entry, str) else next(iter(entry)) for entry in entries}
+
+    affected, written = [], set()
+    for name, stage in yaml.safe_load((project / "dvc.yaml").read_text())["stages"].items():
+        declared = names(stage.get("params", []))
+        reads = names(stage.get("deps", []))
+        if any(param == key or param.startswith(key + ".") for key in declared) or reads & written:
+            affected.append(name)
+            for kind in ("outs", "metrics", "plots"):
+                written |= names(stage.get(kind, []))
+    return affected

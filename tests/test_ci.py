@@ -101,6 +101,9 @@ def test_actions_are_pinned_by_commit_with_a_version_comment(
         for line in path.read_text().splitlines():
             if match := re.match(r"\s*(?:- )?uses: (\S+)(.*)", line):
                 action, comment = match.groups()
+                if action.startswith("$/"):  # this repository at the running commit: pinned
+                    assert (rendered / action[2:]).is_file(), f"{path.name}: {action} is missing"
+                    continue
                 assert PINNED_ACTION.match(action), f"{path.name}: {action} is not SHA-pinned"
                 assert re.fullmatch(r" # v\d+(\.\d+)*", comment), f"{path.name}: {line.strip()}"
 
@@ -119,6 +122,8 @@ def test_github_permissions_are_least_privilege(variant: Variant, rendered: Path
                 # The pipeline job may ask for an OIDC token to sign in to the DVC remote.
                 allowed = {"id-token"} if job_name == "pipeline" else set()
                 assert writes <= allowed, f"{name}/{job_name} runs untrusted code: read only"
+            if "uses" in job:  # a reusable workflow: its own jobs are checked as a workflow
+                continue
             for step in job["steps"]:
                 if str(step.get("uses", "")).startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False
@@ -188,13 +193,15 @@ def commands(node: Any) -> list[str]:
 
 def session_calls(lines: list[str]) -> set[str]:
     """`uv run ... nox -s NAME -- ARGS` calls, each value taken from a variable shown as VALUE
-    (the platforms name their variables differently) and the platform's name as PLATFORM."""
+    (the platforms name their variables differently; GitHub passes the environment's name as
+    an input) and the platform's name as PLATFORM."""
     calls = set()
     for line in lines:
         found = re.search(r"uv run [^;&|]*?nox -s [^;&|]*", line)
         if found:
             words = [re.sub(r".*\$.*", "VALUE", word) for word in found.group(0).split()]
             words = [re.sub(r"^(github|gitlab)$", "PLATFORM", word) for word in words]
+            words = [re.sub(r"^(staging|production)$", "VALUE", word) for word in words]
             calls.add(" ".join(words))
     return calls
 
@@ -318,7 +325,7 @@ READ_BY_TOOLS_ON_GITLAB = {
     "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_STORAGE_ACCOUNT",
 }  # fmt: skip
 # Set by the CI platform itself (GitHub's runtime variables reach the shared deploy scripts).
-PLATFORM_PREFIXES = ("CI_", "GITLAB_", "ACTIONS_")
+PLATFORM_PREFIXES = ("CI_", "GITLAB_", "ACTIONS_", "GITHUB_")
 
 
 def documented_inputs(platform: str) -> set[str]:
@@ -354,6 +361,7 @@ def defined_in(node: Any) -> set[str]:
 SET_BY_HAND = {
     "GIT_SHA": "nox -s serve: the commit /model names (CI's image has it built in)",
     "DOCKER": "nox -s image: which image builder to use",
+    "SMOKE_PORT": "deploy/smoke.sh: the local end of the port-forward",
 }
 
 
@@ -361,7 +369,7 @@ def read_by_sessions(project: Path) -> set[str]:
     """Environment variables that the noxfile and the CI tooling in ci/ read."""
     texts = [path.read_text() for path in [project / "noxfile.py", *project.glob("ci/*.py")]]
     pattern = r"(?:environ|env)(?:\.get\(|\[)\s*[\"']([A-Z][A-Z0-9_]*)[\"']"
-    return {name for text in texts for name in re.findall(pattern, text)} - set(SET_BY_HAND)
+    return {name for text in texts for name in re.findall(pattern, text)}
 
 
 def gitlab_inputs(project: Path) -> set[str]:
@@ -377,6 +385,7 @@ def gitlab_inputs(project: Path) -> set[str]:
     assigned = set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", text))
     defined = assigned | defined_in(pipeline)
     referenced |= read_by_sessions(project)
+    referenced -= set(SET_BY_HAND)
     return {name for name in referenced - defined if not name.startswith(PLATFORM_PREFIXES)}
 
 
@@ -421,7 +430,7 @@ def test_privileged_jobs_restore_no_shared_uv_cache(ci_projects: dict[str, Path]
             for job_name, job in workflow["jobs"].items():
                 if not privileged(job):
                     continue
-                for step in job["steps"]:
+                for step in job.get("steps", []):  # a reusable workflow's are its own
                     if str(step.get("uses", "")).startswith(SETUP_UV):
                         assert (step.get("with") or {}).get("enable-cache") is False, (
                             f"{name}: {workflow_name}/{job_name} restores uv's shared cache"

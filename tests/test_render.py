@@ -84,6 +84,7 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     if answers["serve_api"]:
         files |= DEPLOY_FILES
         files |= {"Dockerfile", ".dockerignore", f"src/{package}/serve.py", "tests/test_serve.py"}
+        files.add("ci/image.py")
     if answers["binder"]:
         files |= {"binder/postBuild", "binder/requirements.txt", "binder/runtime.txt"}
         files |= {"notebooks/explore.ipynb", "tests/test_notebooks.py"}

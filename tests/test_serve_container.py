@@ -10,6 +10,7 @@ buildah is not installed; `.ci/run` installs it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -253,7 +254,7 @@ def served_image(
     that carries them out with buildah and builds on the local base: the project's Dockerfile
     is built and the model served from the image until the module's tests are done."""
     commands = shell_block("serving.md", "The container image")
-    assert f"-t {DOCS_TAG} " in commands, f"the block no longer tags {DOCS_TAG}:\n{commands}"
+    assert f"--tag {DOCS_TAG}\n" in commands, f"the block no longer tags {DOCS_TAG}:\n{commands}"
     port = free_port()
     script = as_script(commands, {"8000:8000": f"{port}:8000"})
     bin_dir = docker_shim(tmp_path_factory.mktemp("docker-shim"), base_image)
@@ -393,10 +394,14 @@ def test_image_holds_only_what_serving_needs(
 
 
 @pytest.mark.project
-def test_image_session_refuses_a_model_dvc_lock_does_not_record(trained_project: Path) -> None:
+def test_image_session_refuses_a_model_dvc_lock_does_not_record(
+    trained_project: Path, tmp_path: Path
+) -> None:
     """A retrained or edited model, or none at all, is never built into an image."""
     model = trained_project / "models/model.skops"
     original = model.read_bytes()
+    aside = tmp_path / "cached-model"
+    cached = aside
     session = ["uv", "run", "--locked", "nox", "-s", "image", "--", "--tag", "refused/image"]
     try:
         model.write_bytes(original + b"\0")
@@ -405,6 +410,10 @@ def test_image_session_refuses_a_model_dvc_lock_does_not_record(trained_project:
         assert result.returncode != 0
         assert "image: refused: models/model.skops has md5 " in output, output[-2000:]
         assert "this is not the model the commit validated" in output
+        # Neither here nor in DVC's cache, and no remote to pull it from.
+        md5 = hashlib.md5(original, usedforsecurity=False).hexdigest()
+        cached = trained_project / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+        cached.rename(aside)
         model.unlink()
         result = run(session, trained_project, check=False)
         output = result.stdout + result.stderr
@@ -412,6 +421,8 @@ def test_image_session_refuses_a_model_dvc_lock_does_not_record(trained_project:
         assert "is not here, and the DVC remote does not have it" in output, output[-2000:]
     finally:
         model.write_bytes(original)
+        if aside.exists():
+            aside.rename(cached)
 
 
 @pytest.mark.project
@@ -489,3 +500,53 @@ def test_serve_session_names_the_checked_out_commit(trained_project: Path) -> No
         assert call(f"http://127.0.0.1:{port}/model")[1]["git_sha"] == expected
     finally:
         assert stop_session(server), "the server did not stop on SIGTERM"
+
+
+STUB_KUBECTL = """#!/bin/sh
+# kubectl for the deploy session's test: records each call; the port-forward serves the
+# project's model on this machine instead of the cluster's.
+printf '%s\\n' "$*" >> "$KUBECTL_LOG"
+case "$1" in
+  kustomize) cat deploy/base/deployment.yaml ;;
+  set) sed -n '1,$p' "$(printf '%s\\n' "$@" | sed -n 's/^--filename=//p')" ;;
+  port-forward)
+    port=$(printf '%s\\n' "$@" | sed -n 's/^\\([0-9]*\\):80$/\\1/p')
+    exec .venv/bin/python -m PACKAGE.serve --host 127.0.0.1 --port "$port" ;;
+esac
+"""
+
+
+@pytest.mark.project
+def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
+    trained_project: Path, tmp_path: Path
+) -> None:
+    """`nox -s deploy`, as CI calls it, against a stand-in kubectl whose port-forward serves
+    the trained model here: the manifests are applied with the image pinned, the rollout
+    awaited, and deploy/smoke.sh's prediction goes through."""
+    package = read_answers(trained_project)["package_name"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(STUB_KUBECTL.replace("PACKAGE", package))
+    kubectl.chmod(0o755)
+    log = tmp_path / "kubectl.log"
+    image = "registry.example/model@sha256:" + "a" * 64
+    env = [f"PATH={bin_dir}{os.pathsep}{os.environ['PATH']}", f"KUBECTL_LOG={log}"]
+    env += [f"SMOKE_PORT={free_port()}", "KUBE_SERVER="]
+    session = ["uv", "run", "--locked", "--only-group", "ci", "nox", "-s", "deploy", "--"]
+    result = run(["env", *env, *session, "staging", image], trained_project)
+    output = result.stdout + result.stderr
+    assert f"deployed {image} to staging" in output
+    assert re.search(r"smoke: model [0-9a-f]{12} answered \{", output), output[-2000:]
+    calls = log.read_text().splitlines()
+    namespace = read_answers(trained_project)["distribution_name"] + "-staging"
+    assert any(
+        call.startswith("set image --local") and f"model-server={image}" in call for call in calls
+    )
+    assert f"apply --namespace={namespace} --filename=" in "\n".join(calls)
+    assert any(call.startswith(f"rollout status --namespace={namespace}") for call in calls)
+
+    refused = run(["env", *env, *session, "staging", "registry.example/model:latest"],
+                  trained_project, check=False)  # fmt: skip
+    assert refused.returncode != 0
+    assert "the image must be pinned by digest" in refused.stdout + refused.stderr

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import point_params_at, read_answers, render, run, setup_project
+from .conftest import point_params_at, read_answers, render, run, setup_project, stages_affected_by
 from .docs_blocks import run_block, shell_block
 from .matrix import Variant, choice_values, questions
 from .test_ci import check, github_workflows, gitlab_jobs, tool
@@ -135,9 +135,8 @@ def test_github_uses_the_remote_only_when_ready_and_trusted(ci_project: Path) ->
     # The session decides from USE_DVC_REMOTE: the same call with and without the remote.
     pipeline = [index for index, text in enumerate(runs) if "nox -s pipeline" in text]
     assert pipeline, "the job runs the pipeline session"
-    assert not any(
-        "--pull" in runs[index] or "data-push" in text for index in pipeline for text in runs
-    )
+    words = {word for text in runs for word in text.split()}
+    assert not {"--pull", "--remote", "data-push"} & words, "the session decides, not the YAML"
     login_actions = tuple(CLOUD_LOGIN_ACTIONS.values())
     logins = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith(login_actions)]
     with_secrets = [i for i, step in enumerate(steps) if "secrets." in str(step)]
@@ -153,8 +152,9 @@ def test_github_uses_the_remote_only_when_ready_and_trusted(ci_project: Path) ->
     else:
         assert logins == []
         assert job["permissions"] == {"contents": "read"}
+    # Besides the pipeline, only the deploy path signs (the image) or reaches the cluster.
     for name, other in workflow["jobs"].items():
-        if name != "pipeline":
+        if name not in ("pipeline", "image", "staging", "production"):
             assert "id-token" not in other["permissions"], f"{name} asks for an OIDC token"
     secrets = set(re.findall(r"secrets\.(\w+)", str(job)))
     expected = {"s3": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}, "ssh": {"DVC_SSH_KEY"}}
@@ -180,8 +180,10 @@ def gitlab_pipeline_calls(
         "import json, os, sys\n"
         "from pathlib import Path\n"
         f"files = {{n: Path(os.environ[n]).read_text() for n in {names!r} if os.environ.get(n)}}\n"
+        "remote = os.environ.get('USE_DVC_REMOTE')\n"
         f"with open({str(log)!r}, 'a') as log:\n"
-        "    log.write(json.dumps({'args': sys.argv[1:], 'files': files}) + '\\n')\n"
+        "    call = {'args': sys.argv[1:], 'files': files, 'remote': remote}\n"
+        "    log.write(json.dumps(call) + '\\n')\n"
     )
     fake_uv.chmod(0o755)
     home = tmp_path / "home"
@@ -227,12 +229,13 @@ def test_gitlab_uses_the_remote_only_when_ready_and_trusted(
     args = [call["args"] for call in calls]
     pipeline = ["run", "--locked", "nox", "-s", "pipeline"]
     ssh_dir = tmp_path / "home/.ssh"
+    assert args == [pipeline], "one call; the session reads USE_DVC_REMOTE"
     if not uses_remote:
-        assert args == [pipeline]
+        assert calls[0]["remote"] != "true"
         assert calls[0]["files"] == {}
         assert not ssh_dir.exists()
         return
-    assert args == [[*pipeline, "--", "--pull"], ["run", "--locked", "nox", "-s", "data-push"]]
+    assert calls[0]["remote"] == "true"
     files = calls[0]["files"]
     token = credentials["DVC_OIDC_TOKEN"]
     if kind == "s3":
@@ -524,7 +527,8 @@ def test_run_cache_spares_training_on_another_clone(
     try:
         params = origin / "params.yaml"
         params.write_text(params.read_text().replace(*change))
-        assert stages_run(nox(origin, "pipeline").stdout) == ["train", "evaluate"]
+        expected = stages_affected_by(origin, "train.random_forest.n_estimators")
+        assert stages_run(nox(origin, "pipeline").stdout) == expected
         nox(origin, "data-push")
 
         project = clone(origin, tmp_path / "b", remote)

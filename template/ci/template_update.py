@@ -156,7 +156,7 @@ def open_request(platform: str, title: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--copier-version", required=True)
     parser.add_argument("--open-request", choices=sorted(IDENTITY))
     args, copier_args = parser.parse_known_args(argv)
