@@ -80,7 +80,7 @@ def variants() -> list[Variant]:
         {
             "project_name": "Very Long Project Name For Checking Line Lengths",
             "package_name": "a_package_name_of_forty_characters_long0",
-            "organization": "a-very-long-organisation/with-a-subgroup",
+            "organization": "a-very-long-github-organisation-name-39",
         },
     )
     return [Variant("defaults"), *rotation, longest]

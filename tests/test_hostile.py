@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import configparser
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -129,10 +130,13 @@ AT_ONCE = {
     "organization": "Org_1.x/sub-group",
     "code_owners": "@Org_1.x/team-a @lead.person",
 }
+# GitHub names allow only letters, digits and hyphens: the nested group is GitLab's alone.
+GITHUB_ORGANIZATION = {"organization": "ORG-1-x"}
 OPTIONS = [
-    {"ci_provider": "both", "license": "BSD-3-Clause", "serve_api": True, "binder": True},
+    {"ci_provider": "both", "license": "BSD-3-Clause", "serve_api": True, "binder": True}
+    | GITHUB_ORGANIZATION,
     {"ci_provider": "gitlab", "license": "MIT", "serve_api": False, "binder": False},
-    {"ci_provider": "github", "license": "Apache-2.0", "dvc_remote": "s3"},
+    {"ci_provider": "github", "license": "Apache-2.0", "dvc_remote": "s3"} | GITHUB_ORGANIZATION,
 ]
 
 MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -319,17 +323,17 @@ def assert_answers_stored(project: Path, given: dict[str, Any]) -> None:
             kustomization = parsed[f"deploy/overlays/{overlay}/kustomization.yaml"][0]
             assert kustomization["namespace"] == f"{distribution}-{overlay}"
         image = f"{answers['organization'].lower()}/{answers['package_name'].replace('_', '-')}"
+        fences = [line for t in readme if t.type == "fence" for line in t.content.splitlines()]
         commands = [
-            shlex.split(line.removeprefix("# then: "))
-            for line in (
-                parsed["Dockerfile"].splitlines()
-                + [line for t in readme if t.type == "fence" for line in t.content.splitlines()]
-            )
-            if line.startswith(("docker build", "docker run", "# then: docker build"))
+            shlex.split(line)
+            for line in fences
+            if line.startswith(("uv run nox -s image", "docker run"))
         ]
-        assert len(commands) == 3
+        assert len(commands) == 2
         for words in commands:
-            assert words[-2 if words[1] == "build" else -1] == image, words
+            assert words[-1] == image, words
+        tagged = re.search(r"nox -s image -- --tag ([^`]+)`", parsed["Dockerfile"])
+        assert tagged and shlex.split(tagged.group(1)) == [image]
 
 
 def case_id(case: tuple[str, str, str, str]) -> str:
@@ -350,9 +354,10 @@ def test_hostile_answer(
         assert not destination.exists() or not any(destination.iterdir())
         assert {path.name for path in tmp_path.iterdir()} <= {"project"}
         return
-    assert_answers_stored(
-        render(template_repo, destination, {question: answer}), {question: answer}
-    )
+    answers = {question: answer}
+    if question == "organization" and "/" in answer:
+        answers["ci_provider"] = "gitlab"  # nested groups exist on GitLab only
+    assert_answers_stored(render(template_repo, destination, answers), answers)
 
 
 @pytest.mark.parametrize(

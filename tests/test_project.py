@@ -125,8 +125,9 @@ def test_broken_raw_data_stops_at_validation(
     source.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n")
     edit_params(story_project, "source: sklearn:breast_cancer", "source: data/external/broken.csv")
     try:
-        result = run(["uv", "run", "--locked", "dvc", "repro"], story_project, check=False)
+        result = run(["uv", "run", "--locked", "nox", "-s", "pipeline"], story_project, False)
         assert result.returncode != 0
+        assert "`uv run dvc checkout` brings back the last good" in result.stdout + result.stderr
         stages = pipeline_stages(story_project)
         assert stages_run(result.stdout) == stages[: stages.index("validate") + 1]
         assert f"column '{column}' breaks rule '{rule}'" in result.stdout + result.stderr

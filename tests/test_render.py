@@ -194,6 +194,10 @@ def test_dvc_remote_follows_the_answers(variant: Variant, rendered: Path) -> Non
         ({"author_name": "$(whoami)"}, "The author name must be 1 to 100 characters"),
         ({"author_email": "not-an-address"}, "must look like name@example.com"),
         ({"organization": "../escape"}, "The organisation must be letters"),
+        ({"organization": "ml/vision"}, "GitHub has no nested organisations"),
+        ({"organization": "ml/vision", "ci_provider": "both"}, "GitHub has no nested"),
+        ({"organization": "my_org"}, "letters, digits and single hyphens"),
+        ({"code_owners": "@ml/vision/team"}, "no nested teams"),
         ({"dvc_remote": "s3", "dvc_remote_url": "/data/store"}, "must start with s3://"),
         ({"dvc_remote_url": "/tmp/x/../../etc"}, "no '..' and no credentials"),
         ({"dvc_remote": "ssh", "dvc_remote_url": "ssh://user@host/p"}, "no credentials"),
@@ -206,3 +210,28 @@ def test_bad_answers_are_refused_with_a_message(
     with pytest.raises(ValueError, match=re.escape(message)):
         render(template_repo, tmp_path / "project", answers)
     assert not (tmp_path / "project").exists() or not any((tmp_path / "project").iterdir())
+
+
+SERVICE_WORDS = re.compile(
+    r"Dockerfile|deploy/|alerts\.yaml|`serve`|serve\.py|nox -s (?:serve|image|deploy)\b"
+    r"|/predict\b|uvicorn|fastapi",
+    re.IGNORECASE,
+)
+
+
+def test_a_project_without_the_service_never_mentions_it(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """With serve_api=false, no file points at a Dockerfile, a deploy folder, a `serve`
+    group or an endpoint that the project does not have."""
+    project = render(
+        template_repo, tmp_path / "project", {"serve_api": False, "ci_provider": "both"}
+    )
+    mentions = [
+        f"{path.relative_to(project)}:{number}: {line.strip()}"
+        for path in sorted(project.rglob("*"))
+        if path.is_file() and ".git" not in path.parts and path.name != ".copier-answers.yml"
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if SERVICE_WORDS.search(line)
+    ]
+    assert not mentions, "\n".join(mentions)

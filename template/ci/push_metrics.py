@@ -3,7 +3,7 @@
     python ci/push_metrics.py FILE URL [--job NAME]
 
 `uv run nox -s monitor -- --push URL` (or PUSHGATEWAY_URL) runs it after the drift check,
-so that the alert rules in deploy/alerts.yaml see its results. Standard library only.
+so that Prometheus alert rules see its results. Standard library only.
 Exit codes: 0 pushed, 1 the Pushgateway refused or could not be reached, 2 usage.
 """
 
