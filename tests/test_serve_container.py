@@ -141,24 +141,11 @@ def test_jupyter_lab_opens_the_notebooks(trained_project: Path) -> None:
     command.append(f"--IdentityProvider.token={token}")
     if os.geteuid() == 0:  # CI machines run tests as root, which Jupyter refuses by default
         command.append("--allow-root")
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            command, cwd=trained_project, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    server = start_server(command, trained_project, log)
     try:
         url = f"http://127.0.0.1:{port}/api/contents/notebooks?token={token}"
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        listing = None
-        while listing is None and time.monotonic() < deadline:
-            if server.poll() is not None:
-                pytest.fail(f"jupyter lab exited {server.returncode}:\n{log_tail(log)}")
-            try:
-                listing = call(url)[1]
-            except (OSError, ValueError):
-                time.sleep(0.5)
-        assert listing is not None, log_tail(log)
-        names = {item["name"] for item in listing["content"]}
+        wait_until_ready(url, server, log)
+        names = {item["name"] for item in call(url)[1]["content"]}
         assert "explore.ipynb" in names
     finally:
         assert stop_session(server), "jupyter lab did not stop on SIGTERM"
@@ -342,6 +329,14 @@ def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         return error.code, json.loads(error.read())
 
 
+def start_server(command: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Start a server in its own process group (for `stop_session`), its output in ``log``."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
 def wait_until_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
@@ -520,11 +515,7 @@ def test_serve_session_names_the_checked_out_commit(trained_project: Path) -> No
     port = free_port()
     log = trained_project.parent / "serve-session.log"
     session = ["uv", "run", "--locked", "nox", "-s", "serve", "--", "--port", str(port)]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            session, cwd=trained_project, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    server = start_server(session, trained_project, log)
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/ready", server, log)
         commit = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
