@@ -6,6 +6,7 @@ here they are validated offline against the platforms' schemas and security rule
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
@@ -260,11 +261,113 @@ def test_ci_files_run_no_git_or_dvc_command_beyond_sign_in_and_checkout(
     assert used <= set(GIT_AND_DVC_ALLOWED), sorted(used - set(GIT_AND_DVC_ALLOWED))
 
 
-def test_deploy_scripts_pass_shellcheck(variant: Variant, rendered: Path) -> None:
-    scripts = sorted(str(path) for path in rendered.glob("deploy/*.sh"))
-    if not scripts:
-        pytest.skip("no deploy scripts in this variant")
-    check([tool("shellcheck"), "--external-sources", *scripts], rendered)
+# --- Windows: the sessions and stages run wherever Python does ---
+
+# What only a POSIX system runs, in the code that sessions, stages and tests execute.
+POSIX_ONLY = {
+    "a shell as the program": re.compile(r"""["'](?:ba|z|da)?sh["']\s*,"""),
+    "a shell script": re.compile(r"""\.sh["'\s]"""),
+    "a command line for a shell": re.compile(r"shell\s*=\s*True"),
+    "a POSIX-only path": re.compile(r"""["'](?:/dev/null|/tmp/|\.venv/bin/)"""),
+    "a POSIX-only call": re.compile(
+        r"\bos\.(?:uname|getuid|geteuid|getgid|fork|killpg|setsid|getpgid)\b"
+        r"|\bsignal\.SIG(?:KILL|HUP|USR1|USR2|ALRM|CHLD)\b|start_new_session|preexec_fn"
+    ),
+    "a POSIX-only module": re.compile(
+        r"^\s*(?:import|from)\s+(?:fcntl|pwd|grp|termios|resource|pty|tty)\b", re.MULTILINE
+    ),
+}
+# Programs a session may start by name: each has a Windows build that installs the same way.
+CROSS_PLATFORM_PROGRAMS = {"uv", "uvx", "git"}
+STAGE_COMMAND = re.compile(r"python -m [\w.]+(?: [\w./=-]+)*")
+
+
+def posix_only(text: str) -> list[str]:
+    """What in ``text`` runs only on POSIX systems, by the name of the construct."""
+    return [name for name, pattern in POSIX_ONLY.items() if pattern.search(text)]
+
+
+def session_programs(noxfile: str) -> set[str]:
+    """The program each `session.run` call of a noxfile starts: a literal, `sys.executable`,
+    or the first word of a tuple constant spread into the call (LOCKED = ("uv", ...))."""
+    tree = ast.parse(noxfile)
+    constants = {
+        target.id: node.value.elts[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple)
+        for target in node.targets
+        if isinstance(target, ast.Name) and node.value.elts
+        and isinstance(node.value.elts[0], ast.Constant)
+    }  # fmt: skip
+    programs = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr != "run" or not node.args:
+            continue
+        first = node.args[0]
+        if isinstance(first, ast.Starred) and isinstance(first.value, ast.Name):
+            programs.add(str(constants.get(first.value.id, first.value.id)))
+        elif isinstance(first, ast.Constant):
+            programs.add(str(first.value))
+        else:
+            programs.add(ast.unparse(first))
+    return programs
+
+
+def test_posix_scan_finds_what_windows_cannot_run() -> None:
+    """The scan catches each construct the sessions once used, and passes their replacement."""
+    assert posix_only('session.run("bash", "deploy/deploy.sh", env, external=True)') == [
+        "a shell as the program",
+        "a shell script",
+    ]
+    assert posix_only("subprocess.run(cmd, shell=True)") == ["a command line for a shell"]
+    assert posix_only('Path(".venv/bin/python")') == ["a POSIX-only path"]
+    assert posix_only("os.killpg(os.getpgid(pid), signal.SIGKILL)") == ["a POSIX-only call"]
+    assert posix_only("import fcntl\n") == ["a POSIX-only module"]
+    assert not posix_only('session.run(sys.executable, "ci/deploy.py", *session.posargs)')
+    programs = session_programs(
+        'LOCKED = ("uv", "run")\nsession.run(*LOCKED, "x")\nsession.run(sys.executable)\n'
+        'session.run("bash", "x.sh")\n'
+    )
+    assert programs == {"uv", "sys.executable", "bash"}
+
+
+def test_sessions_stages_and_tests_run_on_windows(variant: Variant, rendered: Path) -> None:
+    """No session, stage, CI script or test relies on a POSIX shell or POSIX-only Python; the
+    sessions start only uv, git or the running Python; every stage is `python -m ...`."""
+    files = [rendered / "noxfile.py", *rendered.glob("ci/*.py")]
+    files += [*rendered.glob("src/**/*.py"), *rendered.glob("tests/**/*.py")]
+    found = {path.relative_to(rendered).as_posix(): posix_only(path.read_text()) for path in files}
+    assert not {name: kinds for name, kinds in found.items() if kinds}
+    assert not list(rendered.rglob("*.sh")), "shell scripts run on POSIX systems only"
+    programs = session_programs((rendered / "noxfile.py").read_text())
+    assert programs <= CROSS_PLATFORM_PROGRAMS | {"sys.executable"}, programs
+    stages = yaml.safe_load((rendered / "dvc.yaml").read_text())["stages"]
+    commands = {name: stage["cmd"] for name, stage in stages.items()}
+    assert all(STAGE_COMMAND.fullmatch(cmd) for cmd in commands.values()), commands
+    attributes = (rendered / ".gitattributes").read_text()
+    assert re.search(r"^\* text=auto eol=lf$", attributes, re.MULTILINE), "LF on Windows too"
+
+
+def test_github_lints_and_tests_on_windows_too(variant: Variant, rendered: Path) -> None:
+    """Lint and tests run on a Linux and a Windows runner, with commands that PowerShell runs
+    as bash does; the other jobs stay on Linux."""
+    if not uses_github(read_answers(rendered)):
+        pytest.skip("no GitHub workflows in this variant")
+    jobs = github_workflows(rendered)["ci.yml"]["jobs"]
+    for name in ("lint", "tests"):
+        job = jobs[name]
+        assert job["runs-on"] == "${{ matrix.os }}"
+        systems = job["strategy"]["matrix"]["os"]
+        assert any(system.startswith("ubuntu-") for system in systems), systems
+        assert any(system.startswith("windows-") for system in systems), systems
+        assert job["strategy"]["fail-fast"] is False, "one system's failure hides no other's"
+        commands = [step["run"] for step in job["steps"] if "run" in step]
+        assert commands == [f"uv run --locked nox -s {name}"], commands
+    others = {name: job["runs-on"] for name, job in jobs.items() if "runs-on" in job}
+    assert all(str(runner).startswith("ubuntu-") for name, runner in others.items()
+               if name not in ("lint", "tests")), others  # fmt: skip
 
 
 def apply_overlay(base: list[dict[str, Any]], overlay: dict[str, Any]) -> list[dict[str, Any]]:
@@ -324,7 +427,7 @@ READ_BY_TOOLS_ON_GITLAB = {
     "AWS_ROLE_ARN", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_STORAGE_ACCOUNT",
 }  # fmt: skip
-# Set by the CI platform itself (GitHub's runtime variables reach the shared deploy scripts).
+# Set by the CI platform itself (GitHub's runtime variables reach the shared ci/deploy.py).
 PLATFORM_PREFIXES = ("CI_", "GITLAB_", "ACTIONS_", "GITHUB_")
 
 
@@ -361,26 +464,22 @@ def defined_in(node: Any) -> set[str]:
 SET_BY_HAND = {
     "GIT_SHA": "nox -s serve: the commit /model names (CI's image has it built in)",
     "DOCKER": "nox -s image: which image builder to use",
-    "SMOKE_PORT": "deploy/smoke.sh: the local end of the port-forward",
+    "SMOKE_PORT": "nox -s deploy: the local end of the port-forward",
 }
 
 
 def read_by_sessions(project: Path) -> set[str]:
     """Environment variables that the noxfile and the CI tooling in ci/ read."""
     texts = [path.read_text() for path in [project / "noxfile.py", *project.glob("ci/*.py")]]
-    pattern = r"(?:environ|env)(?:\.get\(|\[)\s*[\"']([A-Z][A-Z0-9_]*)[\"']"
+    # Reads, not assignments: `os.environ["KUBECONFIG"] = ...` only passes a value on.
+    pattern = r"(?:environ|env)(?:\.get\(|\[)\s*[\"']([A-Z][A-Z0-9_]*)[\"'](?!\]\s*=[^=])"
     return {name for text in texts for name in re.findall(pattern, text)}
 
 
 def gitlab_inputs(project: Path) -> set[str]:
-    """Variables the GitLab jobs, the deploy scripts and the sessions they call read without
-    defining."""
+    """Variables the GitLab jobs and the sessions they call read without defining."""
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
-    scripts = [path.read_text() for path in project.glob("deploy/*.sh")]
-    code = [
-        line for text in scripts for line in text.splitlines() if not line.lstrip().startswith("#")
-    ]
-    text = json.dumps(pipeline) + "\n".join(code)  # comments left out: they only mention names
+    text = json.dumps(pipeline)
     referenced = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", text))
     assigned = set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", text))
     defined = assigned | defined_in(pipeline)

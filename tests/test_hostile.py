@@ -141,6 +141,7 @@ OPTIONS = [
 
 MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 PLAIN_TEXT = {
+    ".gitattributes",
     ".gitignore",
     ".dvcignore",
     ".dockerignore",
@@ -233,7 +234,6 @@ def parser_for(path: Path, text: str) -> Callable[[str, str], Any]:
         ".baseline": lambda text, where: json.loads(text),
         ".ipynb": parse_notebook,
         ".py": parse_python,
-        ".sh": parse_shell,
         ".md": parse_markdown,
     }
     if path.suffix in by_suffix:
@@ -244,8 +244,8 @@ def parser_for(path: Path, text: str) -> Callable[[str, str], Any]:
         return parse_codeowners
     if path.name == "config" and path.parent.name == ".dvc":
         return parse_ini
-    if text.startswith("#!") and text.split("\n", 1)[0].endswith(("/bash", " bash", "/sh")):
-        return parse_shell
+    if text.startswith("#!") and text.split("\n", 1)[0].endswith(("/python3", " python3")):
+        return parse_python
     if path.name in PLAIN_TEXT:
         return lambda text, where: text
     pytest.fail(f"{path}: no parser for this kind of file; add one to the hostile-answer suite")
@@ -253,7 +253,7 @@ def parser_for(path: Path, text: str) -> Callable[[str, str], Any]:
 
 def parse_every_file(project: Path) -> dict[str, Any]:
     """Parse every file of a rendered project with its format's own parser (TOML, YAML, JSON,
-    Python, shell, Dockerfile, Markdown, INI, CODEOWNERS); returns each file's parsed content
+    Python, Dockerfile, Markdown, INI, CODEOWNERS); returns each file's parsed content
     keyed by its path relative to the project."""
     parsed = {}
     for path in sorted(project.rglob("*")):
@@ -293,6 +293,9 @@ def assert_answers_stored(project: Path, given: dict[str, Any]) -> None:
     assert pyproject["authors"] == [
         {"name": answers["author_name"], "email": answers["author_email"]}
     ]
+
+    if answers["devcontainer"]:
+        assert parsed[".devcontainer/devcontainer.json"]["name"] == answers["project_name"]
 
     readme = parsed["README.md"]
     assert heading_and_first_paragraph(readme) == (answers["project_name"], answers["description"])

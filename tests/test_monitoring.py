@@ -114,6 +114,10 @@ def test_monitor_jobs_run_on_a_schedule_with_least_privilege(
     job = workflow["jobs"]["monitor"]
     assert job["permissions"] == {"contents": "read", "issues": "write"}
     assert "nox -s monitor" in str(job["steps"])
+    issue = job["steps"][-1]
+    assert issue["run"].startswith("python3 -I ci/publish.py --provider github"), issue
+    assert "--issue" in issue["run"] and "steps.drift.outcome == 'failure'" in issue["if"]
+    assert set(issue["env"]) == {"GITHUB_TOKEN"}
     assert "${{ vars.PREDICTION_LOGS_URL }}" in job["env"]["PREDICTION_LOGS_URL"]
 
     config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())

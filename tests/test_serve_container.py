@@ -1,5 +1,6 @@
-"""The model service and the notebooks as users get them: API tests, a container image built
-and run for real, the Binder configuration and the exploration notebook.
+"""The model service, the notebooks and the dev container as users get them: API tests, a
+container image built and run for real, the Binder configuration, the exploration notebook,
+and the dev container built and set up as an editor does it.
 
 The image is built and run by the docs' own commands (docs/serving.md, "The container image"),
 with `docker` carried out by buildah (`docker_on_buildah.py`) on a Debian base made here by
@@ -38,6 +39,9 @@ from .docs_blocks import as_script, shell_block
 # Debian bookworm's python3 is 3.11: the project under test targets it to match the base image.
 ANSWERS = {"python_version": "3.11"}
 BASE_IMAGE = "localhost/mlops-template-base:bookworm-python3"
+# The dev container's base (python:X-bookworm) has git: the local stand-in adds it.
+DEV_BASE_IMAGE = "localhost/mlops-template-base:bookworm-python3-git"
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # The docs block tags the image my-org/my-project, which buildah names in full as below.
 DOCS_TAG = "my-org/my-project"
 DOCS_IMAGE = f"localhost/{DOCS_TAG}:latest"
@@ -554,7 +558,8 @@ def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
 ) -> None:
     """`nox -s deploy`, as CI calls it, against a stand-in kubectl whose port-forward serves
     the trained model here: the manifests are applied with the image pinned, the rollout
-    awaited, and deploy/smoke.sh's prediction goes through."""
+    awaited, and the smoke test's prediction (the example /openapi.json publishes) goes
+    through."""
     package = read_answers(trained_project)["package_name"]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -582,3 +587,67 @@ def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
                   trained_project, check=False)  # fmt: skip
     assert refused.returncode != 0
     assert "the image must be pinned by digest" in refused.stdout + refused.stderr
+
+
+@pytest.fixture(scope="session")
+def dev_base_image(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The local base with git added, made once and kept for later runs."""
+    workdir = tmp_path_factory.mktemp("dev-base-image")
+    exists = run(["buildah", "inspect", "--type", "image", DEV_BASE_IMAGE], workdir, check=False)
+    if exists.returncode == 0:
+        return DEV_BASE_IMAGE
+    container = buildah("from", base_image, cwd=workdir)
+    try:
+        install = (
+            "apt-get update -qq && apt-get install -y -qq --no-install-recommends git"
+            " && rm -rf /var/lib/apt/lists/*"
+        )
+        buildah("run", "--isolation", "chroot", container, "--", "sh", "-c", install, cwd=workdir)
+        buildah("commit", container, DEV_BASE_IMAGE, cwd=workdir)
+    finally:
+        run(["buildah", "rm", container], workdir, check=False)
+    return DEV_BASE_IMAGE
+
+
+def test_dev_container_sets_the_project_up(
+    dev_base_image: str, template_repo: Path, tmp_path: Path
+) -> None:
+    """The dev container as an editor makes it: the image built from .devcontainer/ (with this
+    machine's CA bundle as the `ca_bundle` secret), the workspace mounted and owned by the
+    remote user (the editor matches its user id to yours), devcontainer.json's
+    postCreateCommand run as that user. Then the lint session passes inside, the hooks are
+    installed, and the workspace holds no environment of the container's."""
+    project = render(template_repo, tmp_path / "project", ANSWERS)
+    run(["git", "init", "--quiet", "-b", "main"], project)
+    config = json.loads((project / ".devcontainer/devcontainer.json").read_text(encoding="utf-8"))
+    user, workspace = config["remoteUser"], "/workspaces/project"
+    image = "localhost/mlops-template-devcontainer-test"
+    folder = project / ".devcontainer" / config["build"]["context"]
+    build = ["bud", "--isolation", "chroot", "--build-arg", f"BASE_IMAGE={dev_base_image}"]
+    if CA_BUNDLE.exists():
+        build += ["--secret", f"id=ca_bundle,src={CA_BUNDLE}"]
+    build += ["--file", str(project / ".devcontainer" / config["build"]["dockerfile"])]
+    buildah(*build, "--tag", image, str(folder), cwd=tmp_path)
+    container = buildah("from", image, cwd=tmp_path)
+    try:
+        uid = int(
+            buildah("run", "--isolation", "chroot", container, "--", "id", "-u", user, cwd=tmp_path)
+        )
+        for path in [project, *project.rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+        inside = ["run", "--isolation", "chroot", "--user", user, "--workingdir", workspace]
+        inside += ["--volume", f"{project}:{workspace}", container, "--"]
+        setup = config["postCreateCommand"].replace("${containerWorkspaceFolder}", workspace)
+        buildah(*inside, "sh", "-c", setup, cwd=tmp_path)
+        buildah(*inside, "uv", "run", "--locked", "nox", "-s", "lint", cwd=tmp_path)
+        interpreter = config["customizations"]["vscode"]["settings"]
+        version = buildah(
+            *inside, interpreter["python.defaultInterpreterPath"], "--version", cwd=tmp_path
+        )
+    finally:
+        run(["buildah", "rm", container], tmp_path, check=False)
+        run(["buildah", "rmi", "--force", image], tmp_path, check=False)
+    assert version.startswith(f"Python {ANSWERS['python_version']}."), version
+    assert (project / "uv.lock").is_file(), "uv sync locks a project that has no uv.lock yet"
+    assert (project / ".git/hooks/pre-commit").is_file(), "pre-commit hooks are installed"
+    assert not (project / ".venv").exists(), "the container's environment stays outside"

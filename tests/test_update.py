@@ -328,7 +328,7 @@ def test_template_update_session_fails_when_it_deletes_a_file_you_changed(
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert not (project / "Dockerfile").exists(), "the answer's change is applied"
-    assert "deploy/deploy.sh" in output, "every deleted file is listed"
+    assert "ci/deploy.py" in output, "every deleted file is listed"
     restore = r"\(`(git checkout HEAD -- [^`]*)`\)"
     failure = re.search(r"deleted files you changed: (.*?) " + restore, output)
     assert failure, output[-3000:]

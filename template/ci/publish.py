@@ -18,6 +18,11 @@ GitLab: plots go to the project's uploads, and the merge-request note is created
 edited in place. Token: ML_REPORT_TOKEN (a project or bot access token with the `api` scope,
 kept in a masked CI/CD variable), since CI_JOB_TOKEN cannot write notes.
 
+`--issue TITLE` (GitHub) publishes another report, such as the drift check's, as an issue
+instead: a comment on the open issue with that exact title, or a new issue when none is
+open. Its images stay in the run's artifact, which the issue links to. Token: GITHUB_TOKEN
+with `issues: write`.
+
 Exit codes: 0 published (or skipped: the request has moved on, or the pipeline stopped before
 writing a report), 1 publishing failed (the message says why), 2 the command line is wrong.
 """
@@ -128,11 +133,11 @@ def field(answer: Any, dotted: str, where: str) -> Any:
     return value
 
 
-def identifier(answer: Any, where: str) -> int:
-    """The integer `id` of a created comment."""
-    value = field(answer, "id", where)
+def identifier(answer: Any, where: str, key: str = "id") -> int:
+    """The integer `id` of a created comment (or another integer ``key``)."""
+    value = field(answer, key, where)
     if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{where} answered a non-integer id"
+        msg = f"{where} answered a non-integer {key}"
         raise PublishError(msg)
     return value
 
@@ -377,7 +382,7 @@ class GitHub(Provider):
         bot_login: str = GITHUB_ACTIONS_BOT,
     ) -> None:
         if not token:
-            msg = "GITHUB_TOKEN is not set: give the job `pull-requests: write` and pass it."
+            msg = "GITHUB_TOKEN is not set: give the job the permissions it needs and pass it."
             raise PublishError(msg)
         self.repo = repository
         self.server_url = server_url.rstrip("/")
@@ -523,6 +528,21 @@ class GitHub(Provider):
             raise
         return str(field(ref, "object.sha", f"GET {path}"))
 
+    def issue(self, title: str, body: str) -> str:
+        """Comment on the open issue titled ``title``, or open one; say which."""
+        path = f"/repos/{self.repo}/issues?state=open&sort=created&direction=asc"
+        for issue in paginate(self.api, path):
+            if issue.get("title") == title and "pull_request" not in issue:
+                number = identifier(issue, f"GET {path}", "number")
+                self.api.request(
+                    "POST", f"/repos/{self.repo}/issues/{number}/comments", {"body": body}
+                )
+                return f"commented on issue #{number}"
+        created = self.api.request(
+            "POST", f"/repos/{self.repo}/issues", {"title": title, "body": body}
+        )
+        return f"opened issue #{identifier(created, 'POST issues', 'number')}"
+
 
 class GitLab(Provider):
     """Publish on a GitLab merge request through the REST API (v4)."""
@@ -614,6 +634,20 @@ def publish(provider: Provider, number: int, report: Path) -> tuple[str, str]:
     return provider.comment(number, body), body
 
 
+def issue_body(report: Path, run_url: str) -> str:
+    """The report without its image lines, made inert, with a link to the run's artifact."""
+    try:
+        text = report.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        msg = f"{report} is not UTF-8 text ({error.reason})"
+        raise PublishError(msg) from None
+    kept = [line for line in text.splitlines() if not line.lstrip().startswith("![")]
+    body = neutralise("\n".join(kept).strip() + "\n")
+    if run_url:
+        body += f"\nThe plots and the full report are in the artifact of [this run]({run_url}).\n"
+    return body
+
+
 def pull_request(path: Path, run_head_sha: str) -> tuple[int, str]:
     """Read and check the pull request number and head SHA recorded next to the report.
 
@@ -635,21 +669,46 @@ def pull_request(path: Path, run_head_sha: str) -> tuple[int, str]:
     return number, head_sha
 
 
+def github_from_env(bot_login: str = GITHUB_ACTIONS_BOT) -> GitHub:
+    env = os.environ
+    return GitHub(
+        env.get("GITHUB_API_URL", "https://api.github.com"),
+        env.get("GITHUB_SERVER_URL", "https://github.com"),
+        env.get("GITHUB_REPOSITORY", ""),
+        env.get("GITHUB_TOKEN", ""),
+        bot_login,
+    )
+
+
 def provider_from_env(name: str, bot_login: str = GITHUB_ACTIONS_BOT) -> GitHub | GitLab:
     env = os.environ
     if name == "github":
-        return GitHub(
-            env.get("GITHUB_API_URL", "https://api.github.com"),
-            env.get("GITHUB_SERVER_URL", "https://github.com"),
-            env.get("GITHUB_REPOSITORY", ""),
-            env.get("GITHUB_TOKEN", ""),
-            bot_login,
-        )
+        return github_from_env(bot_login)
     return GitLab(
         env.get("CI_API_V4_URL", "https://gitlab.com/api/v4"),
         env.get("CI_PROJECT_ID", ""),
         env.get("ML_REPORT_TOKEN", ""),
     )
+
+
+def publish_issue(provider_name: str, title: str, report: Path) -> int:
+    """`--issue TITLE`: the report as a comment on the open issue with that title, or a new one."""
+    if provider_name != "github" or not title.strip():
+        print("publish: --issue needs --provider github and a title", file=sys.stderr)
+        return 2
+    env = os.environ
+    server = env.get("GITHUB_SERVER_URL", "https://github.com")
+    run = env.get("GITHUB_RUN_ID", "")
+    run_url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{run}"
+    try:
+        provider = github_from_env()
+        provider.api.permissions = "`issues: write`"
+        outcome = provider.issue(title, issue_body(report, run_url if run.isdigit() else ""))
+    except (PublishError, OSError) as error:
+        print(f"publish: {error}", file=sys.stderr)
+        return PUBLISH_FAILED
+    print(f"publish: {outcome}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -658,6 +717,7 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--number", type=int, help="pull or merge request number")
     source.add_argument("--pull-request-file", type=Path, help="JSON with number and head_sha")
+    source.add_argument("--issue", metavar="TITLE", help="GitHub: publish as this issue instead")
     parser.add_argument("--head-sha", default="", help="the head SHA the report must be for")
     parser.add_argument("--report", type=Path, default=Path("reports/pr/report.md"))
     parser.add_argument(
@@ -672,6 +732,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report.is_file() and not args.print_number:
         print(f"publish: no report to publish: {args.report} is missing (the pipeline stopped)")
         return 0
+    if args.issue is not None:
+        return publish_issue(args.provider, args.issue, args.report)
     try:
         number, head_sha = args.number, args.head_sha
         if args.pull_request_file:

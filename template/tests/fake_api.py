@@ -29,6 +29,8 @@ class State:
     """What the fake server holds, and how it should misbehave."""
 
     comments: list[dict[str, Any]] = field(default_factory=list)
+    # GitHub issues (pull requests among them, as GitHub lists them), each with its comments.
+    issues: list[dict[str, Any]] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
     refs: dict[str, str] = field(default_factory=dict)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -111,6 +113,30 @@ def git(state: State, method: str, rest: str, body: Any) -> tuple[int, Any] | No
     return None
 
 
+def issues(state: State, method: str, rest: str, path: str, body: Any) -> tuple[int, Any] | None:
+    """Listing issues by state, opening one, and commenting on one (not on pull request 7)."""
+    if rest == "/issues" and method == "GET":
+        wanted = re.search(r"[?&]state=(\w+)", path)
+        listed = [i for i in state.issues if not wanted or i["state"] == wanted[1]]
+        page = int((re.search(r"[?&]page=(\d+)", path) or [0, "1"])[1])
+        return 200, [{k: v for k, v in i.items() if k != "comments"} for i in listed][
+            (page - 1) * 100 : page * 100
+        ]
+    if rest == "/issues" and method == "POST":
+        number = state.new_id()
+        issue = {"number": number, "title": body["title"], "body": body["body"], "state": "open"}
+        state.issues.append({**issue, "comments": []})
+        return 201, issue
+    match = re.fullmatch(r"/issues/(\d+)/comments", rest)
+    if match and method == "POST" and match[1] != "7":
+        for issue in state.issues:
+            if issue["number"] == int(match[1]):
+                issue["comments"].append(body["body"])
+                return 201, {"id": state.new_id(), "body": body["body"]}
+        return 404, {"message": "Not Found"}
+    return None
+
+
 def race(state: State) -> None:
     """Another run commits a file of its own on ml-reports."""
     parent = state.refs.get("ml-reports")
@@ -161,6 +187,9 @@ def routes(state: State, method: str, path: str, body: Any, github: bool) -> tup
                 return edit(state, int(match[1]), body)
             if method == "DELETE":
                 return delete(state, int(match[1]))
+        answer = issues(state, method, rest, path, body)
+        if answer:
+            return answer
         answer = git(state, method, rest, body)
         if answer:
             return answer

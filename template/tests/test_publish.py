@@ -82,7 +82,10 @@ def test_github_creates_one_comment_then_updates_it(
     assert "/pr-7/roc.png?raw=true)" in first
     assert "ml-reports" in state.refs
 
-    report.write_text(report.read_text().replace("## Report", "## Report, second push"))
+    report.write_text(
+        report.read_text(encoding="utf-8").replace("## Report", "## Report, second push"),
+        encoding="utf-8",
+    )
     assert publish.main(arguments) == 0
     assert len(state.comments) == 1
     assert "second push" in state.comments[0]["body"]
@@ -271,7 +274,8 @@ def test_text_from_the_pull_request_cannot_mention_or_inject_html(
         "| param | base | head |\n|---|---|---|\n"
         "| model.name | a | <img src=x onerror=alert(1)> |\n"
         f"\n![roc](roc.png)\n<!-- hidden -->\n{publish.MARKER}\n/merge\n  /approve\n"
-        "&#64;everyone <script>x</script> \u202eevil\n"
+        "&#64;everyone <script>x</script> \u202eevil\n",
+        encoding="utf-8",
     )
     arguments = ["--provider", provider, "--number", "7", "--report", str(report)]
     assert publish.main(arguments) == 0
@@ -311,7 +315,8 @@ def test_only_real_pngs_under_the_caps_are_published(
     (directory / "link.png").symlink_to(directory / "roc.png")
     names = [*bad, "link.png"]
     report.write_text(
-        f"{publish.MARKER}\n![roc](roc.png)\n" + "".join(f"![{n}]({n})\n" for n in names)
+        f"{publish.MARKER}\n![roc](roc.png)\n" + "".join(f"![{n}]({n})\n" for n in names),
+        encoding="utf-8",
     )
     arguments = ["--provider", "github", "--number", "7", "--report", str(report)]
     assert publish.main(arguments) == 0
@@ -337,7 +342,7 @@ def test_image_count_and_total_size_are_capped(
         (report.parent / name).write_bytes(PNG)
     for name in names[2:]:
         (report.parent / name).write_bytes(heavy)
-    report.write_text("".join(f"![{name}]({name})\n" for name in names))
+    report.write_text("".join(f"![{name}]({name})\n" for name in names), encoding="utf-8")
     arguments = ["--provider", "gitlab", "--number", "7", "--report", str(report)]
     assert publish.main(arguments) == 0
     error = capsys.readouterr().err
@@ -421,3 +426,41 @@ def test_gitlab_skips_a_merge_request_that_moved_on(
     assert state.comments == []
     assert publish.main([*arguments, "--head-sha", state.head_sha]) == 0
     assert len(state.comments) == 1
+
+
+def test_github_drift_issue_is_opened_then_commented_on(
+    api: tuple[str, State], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:
+    """`--issue TITLE` opens one issue with the report, then comments on it while it is open:
+    never on a closed issue, a pull request or another title. Images are left to the run's
+    artifact, which the issue links to, and mentions are made inert."""
+    url, state = api
+    github_env(monkeypatch, url)
+    monkeypatch.setenv("GITHUB_RUN_ID", "99")
+    title = "Input drift detected by the monitor workflow"
+    state.issues += [
+        {"number": 101, "title": title, "state": "closed", "body": "", "comments": []},
+        {"number": 102, "title": title, "state": "open", "body": "", "comments": [],
+         "pull_request": {"url": "..."}},
+        {"number": 103, "title": "Other", "state": "open", "body": "", "comments": []},
+    ]  # fmt: skip
+    report = tmp_path / "drift.md"
+    report.write_text("# Drift\n\n![drift](drift.png)\n| feature | p |\n@team look\n")
+    arguments = ["--provider", "github", "--issue", title, "--report", str(report)]
+
+    assert publish.main(arguments) == 0
+    opened = [i for i in state.issues if i["number"] < 100]
+    assert [i["title"] for i in opened] == [title]
+    body = opened[0]["body"]
+    assert "drift.png" not in body and "| feature | p |" in body
+    assert "@team" not in body, "a mention in the report notifies no one"
+    assert "(https://github.example/acme/model/actions/runs/99)" in body
+    assert f"opened issue #{opened[0]['number']}" in capsys.readouterr().out
+
+    assert publish.main(arguments) == 0
+    assert len(state.issues) == 4, "the open issue is reused"
+    assert opened[0]["comments"] == [body]
+    assert f"commented on issue #{opened[0]['number']}" in capsys.readouterr().out
+    assert all(not i["comments"] for i in state.issues if i is not opened[0])
+
+    assert publish.main(["--provider", "gitlab", "--issue", title, "--report", str(report)]) == 2

@@ -193,7 +193,8 @@ def build(base: str, directory: Path = REPORT_DIR) -> tuple[Path, gate.Verdict]:
     lines += ["", "### Plots", ""]
     lines += [f"![{image.stem}]({image.name})" for image in images]
     lines += ["", "### Environment", ""]
-    lines += environment(Path("dvc.lock").read_text() if Path("dvc.lock").is_file() else None)
+    lock = Path("dvc.lock")
+    lines += environment(lock.read_text(encoding="utf-8") if lock.is_file() else None)
     report = directory / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return report, verdict
