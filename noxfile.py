@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nox
 
+nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["lint", "tests"]
 

@@ -173,6 +173,30 @@ def test_pyproject_follows_the_answers(variant: Variant, rendered: Path) -> None
     extra = {"local": "", "s3": "[s3]", "gcs": "[gs]", "azure": "[azure]", "ssh": "[ssh]"}
     assert dvc == f"dvc{extra[answers['dvc_remote']]}>=3.60"
     assert (rendered / ".python-version").read_text() == f"{answers['python_version']}\n"
+    version = answers["python_version"]
+    tool = pyproject["tool"]
+    assert tool["ruff"]["target-version"] == "py" + version.replace(".", "")
+    assert tool["mypy"]["python_version"] == version
+
+
+def test_checks_are_strict(variant: Variant, rendered: Path) -> None:
+    """The settings that make lint and tests strict, which tests/test_project.py then runs:
+    mypy strict on src/ in the lint session and a hook, pytest strict, spelling, nox pinned."""
+    tool = tomllib.loads((rendered / "pyproject.toml").read_text())["tool"]
+    assert tool["mypy"]["strict"] is True and tool["mypy"]["files"] == ["src"]
+    pytest_options = tool["pytest"]["ini_options"]
+    assert {"--strict-markers", "--strict-config"} <= set(pytest_options["addopts"])
+    assert pytest_options["xfail_strict"] is True
+    assert pytest_options["filterwarnings"][0] == "error"
+    assert pytest_options["minversion"]
+    noxfile = (rendered / "noxfile.py").read_text()
+    assert re.search(r'^nox\.needs_version = ">=[\d.]+"$', noxfile, re.M)
+    assert re.search(r'^nox\.options\.sessions = \["lint", "tests"\]$', noxfile, re.M)
+    lint = noxfile[noxfile.index("def lint(") : noxfile.index("def fmt(")]
+    assert '"mypy")' in lint
+    config = yaml.safe_load((rendered / ".pre-commit-config.yaml").read_text())
+    hook_ids = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"mypy", "codespell", "ruff-check", "ruff-format"} <= hook_ids
 
 
 def test_dvc_remote_follows_the_answers(variant: Variant, rendered: Path) -> None:

@@ -33,6 +33,7 @@ HOOK_PACKAGES = {
     "https://github.com/zizmorcore/zizmor-pre-commit": "zizmor",
     "https://github.com/python-jsonschema/check-jsonschema": "check-jsonschema",
     "https://github.com/kynan/nbstripout": "nbstripout",
+    "https://github.com/codespell-project/codespell": "codespell",
 }
 # Hook id -> (command the hook runs, which files it is given); the config's args are added.
 HOOKS = {
@@ -65,6 +66,10 @@ HOOKS = {
         r"^renovate\.json$",
     ),
     "nbstripout": (["nbstripout", "--verify"], r".*\.ipynb$"),
+    "codespell": (["codespell"], r".*"),
+    # Runs in the project's own environment, so it is run where that exists: the lint
+    # session (`nox -s lint`) of every project that tests/test_project.py sets up.
+    "mypy": (None, r"^src/.*\.py$"),
     "no-update-rejects": ([], r".*\.rej$"),
 }
 
@@ -113,6 +118,8 @@ def test_every_hook_passes(variant: Variant, rendered: Path, tmp_path: Path) -> 
         selected = [name for name in files if re.match(hook.get("files", pattern), name)]
         exclude = hook.get("exclude")
         selected = [name for name in selected if not (exclude and re.search(exclude, name))]
+        if command is None:
+            continue
         if not command:
             if selected:
                 failures.append(f"{hook['id']}: {selected}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -47,12 +48,15 @@ def curve(curves: dict[str, pd.DataFrame], kind: Kind, path: Path) -> Path:
     figure = Figure(figsize=(5.5, 4.5))
     axes = figure.subplots()
     # One colour per class; with several tables (base and head), the first is dashed.
-    lines: dict[str, tuple[pd.DataFrame, dict[str, str]]] = {}
+    lines: dict[str, tuple[pd.DataFrame, dict[str, Any]]] = {}
     colours: dict[str, str] = {}
     for rank, (series, table) in enumerate(curves.items()):
         for name, points in table.groupby("class", sort=False):
             colour = colours.setdefault(str(name), f"C{len(colours)}")
-            style = {"color": colour, "linestyle": "--" if rank == 0 and len(curves) > 1 else "-"}
+            style: dict[str, Any] = {
+                "color": colour,
+                "linestyle": "--" if rank == 0 and len(curves) > 1 else "-",
+            }
             label = str(name) if len(curves) == 1 else f"{series}: {name}".rstrip(": ")
             lines[label] = (points, style)
     areas = {label: float(auc(p[kind.x], p[kind.y])) for label, (p, _) in lines.items()}
@@ -91,9 +95,10 @@ def confusion(
     axes = figure.subplots()
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes)
-    for (row, column), count in pd.DataFrame(matrix).stack().items():
-        colour = "white" if count > matrix.max() / 2 else "black"
-        axes.text(column, row, str(count), ha="center", va="center", color=colour)
+    for row, counts in enumerate(matrix):
+        for column, count in enumerate(counts):
+            colour = "white" if count > matrix.max() / 2 else "black"
+            axes.text(column, row, str(count), ha="center", va="center", color=colour)
     ticks = range(len(labels))
     rotate = len(labels) > 3 or max(map(len, labels)) > 8
     axes.set_xticks(ticks, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")

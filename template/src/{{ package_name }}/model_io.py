@@ -48,7 +48,7 @@ def canonical(archive: bytes) -> bytes:
             return [renumber(item) for item in node]
         if not isinstance(node, dict):
             return node
-        stable = {}
+        stable: dict[str, Any] = {}
         for key, value in node.items():
             if key == "__id__" and isinstance(value, int):
                 stable[key] = ids.setdefault(value, len(ids))

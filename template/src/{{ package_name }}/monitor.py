@@ -494,7 +494,7 @@ def prometheus_text(results: list[FeatureDrift], rows: int, now: float) -> str:
     """The results in Prometheus' text format, ready for a Pushgateway or a textfile collector.
     A statistic that could not be computed (NaN) is left out."""
     drifted = sum(result.drifted for result in results)
-    gauges = [
+    gauges: list[tuple[str, str, list[tuple[str, float]]]] = [
         ("model_drift_features", "Features that drifted past a threshold", [("", drifted)]),
         ("model_drift_rows", "Logged rows the check compared", [("", rows)]),
         ("model_drift_last_run_timestamp_seconds", "When the check ran", [("", now)]),

@@ -38,7 +38,7 @@ SKLEARN_PREFIX = "sklearn:"
 def breast_cancer() -> pd.DataFrame:
     """The Wisconsin breast cancer sample, its label named by class: malignant or benign."""
     bunch = load_breast_cancer(as_frame=True)
-    frame = bunch.frame.drop(columns=["target"])
+    frame: pd.DataFrame = bunch.frame.drop(columns=["target"])
     frame["diagnosis"] = bunch.target.map(dict(enumerate(bunch.target_names)))
     return frame
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 import yaml
@@ -111,6 +111,10 @@ def environment(lock_text: str | None) -> list[str]:
     return ["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows.items())]
 
 
+@overload
+def read_plot(text: str) -> pd.DataFrame: ...
+@overload
+def read_plot(text: None) -> None: ...
 def read_plot(text: str | None) -> pd.DataFrame | None:
     """A plot table from its text, class names kept as text (curves from before tables named
     their class get an unnamed one)."""
