@@ -255,8 +255,17 @@ def test_template_update_session_opens_a_request_then_one_with_conflicts(
     project = generate(template, tmp_path / "project")
     install(project)
     commit(project, "Lock the environment")
+    new_dependency = (
+        'dependencies = [\n    "pandas',
+        'dependencies = [\n    "packaging>=24.0",\n    "pandas',
+    )
     release(
-        template, "v1.1.0", {"template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew.\n")}
+        template,
+        "v1.1.0",
+        {
+            "template/README.md.jinja": ("## Set up\n", "## Set up\n\nNew.\n"),
+            "template/pyproject.toml.jinja": new_dependency,
+        },
     )
     env, server = merge_request_server(tmp_path)
     session = ["uv", "run", "--locked", "nox", "-s", "template-update"]
@@ -264,6 +273,9 @@ def test_template_update_session_opens_a_request_then_one_with_conflicts(
     assert "New." in (project / "README.md").read_text()
     pushed = run(["git", "log", "-1", "--format=%s", "template-update"], server).stdout.strip()
     assert pushed == "Update from the project template"
+    changed = run(["git", "show", "--name-only", "--format=", "template-update"], server).stdout
+    assert "uv.lock" in changed.split(), "the lock follows a release's new dependency"
+    run(["uv", "lock", "--check"], project)
     options = (server / "push-options.txt").read_text().splitlines()
     assert options == [
         "merge_request.create",

@@ -5,6 +5,7 @@
 `uv run nox -s template-update` runs it. Options it does not know go to `copier update`:
 `--data serve_api=false` changes an answer (and updates even when no new release exists).
 
+When the update changes pyproject.toml, `uv lock` brings uv.lock in line with it.
 It fails (exit 1) when the update leaves conflicts, inline (<<<<<<< markers) or in .rej
 files, or deletes a file you changed since the template rendered it; the edits stay
 uncommitted for review. With `--open-request`, CI's scheduled job commits whatever the
@@ -108,6 +109,8 @@ def update(copier: tuple[str, ...], copier_args: list[str]) -> list[str]:
     conflicts = [name for name in changed if name.endswith(".rej") or has_conflict(Path(name))]
     if conflicts:
         problems.append("The update left conflicts to resolve in: " + ", ".join(conflicts))
+    if "pyproject.toml" in changed and "pyproject.toml" not in conflicts:
+        problems += relock()
     deleted = git_paths("diff", "--name-only", "--diff-filter=D", "HEAD")
     if deleted:
         print("The update deleted: " + ", ".join(deleted))
@@ -117,6 +120,19 @@ def update(copier: tuple[str, ...], copier_args: list[str]) -> list[str]:
             listed = ", ".join(edited)
             problems.append(f"The update deleted files you changed: {listed} (`{restore}`)")
     return problems
+
+
+def relock() -> list[str]:
+    """Bring uv.lock in line with the updated pyproject.toml, so that `uv run --locked`
+    keeps working; the problem found, if any."""
+    if not Path("uv.lock").is_file():
+        return []
+    try:
+        run("uv", "lock", quiet=True)
+    except ToolError as error:
+        return [f"uv.lock could not follow the updated pyproject.toml: {error}"]
+    print("uv.lock follows the updated pyproject.toml.")
+    return []
 
 
 def basic_auth(user: str, token: str) -> str:
