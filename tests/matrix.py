@@ -8,13 +8,16 @@ variants cover the defaults and free-text answers at their longest.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
 
 COPIER_YML = Path(__file__).resolve().parents[1] / "copier.yml"
+OPTIONS_HOOK = COPIER_YML.parent / "docs/_hooks/options.py"
 
 
 @dataclass(frozen=True)
@@ -25,14 +28,22 @@ class Variant:
     answers: dict[str, Any] = field(default_factory=dict)
 
 
+def load_options_hook() -> ModuleType:
+    """The docs' options hook (docs/_hooks/options.py), imported from its file as MkDocs
+    imports it: the options page and this matrix take their questions from the same rule."""
+    spec = importlib.util.spec_from_file_location("options_hook", OPTIONS_HOOK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def questions() -> dict[str, dict[str, Any]]:
-    """The questions a user is asked (settings and computed values left out)."""
+    """The questions a user is asked (settings and computed values left out), as the
+    options page lists them."""
     spec = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
-    return {
-        name: body
-        for name, body in spec.items()
-        if not name.startswith("_") and isinstance(body, dict) and body.get("when") is not False
-    }
+    asked: dict[str, dict[str, Any]] = load_options_hook().asked_questions(spec)
+    return asked
 
 
 def choice_values(question: dict[str, Any]) -> list[Any]:

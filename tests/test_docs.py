@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import sys
 import urllib.parse
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -28,7 +27,7 @@ from .docs_blocks import (
     run_at_a_terminal,
     shell_block,
 )
-from .matrix import COPIER_YML, choice_values, questions
+from .matrix import COPIER_YML, choice_values, load_options_hook, questions
 from .test_ci import noxfile_sessions
 
 # Command blocks the docs show that no test runs, each with the reason.
@@ -49,15 +48,6 @@ def other_block(page: str, heading: str, language: str) -> str:
         if (block.heading, block.language) == (heading, language):
             return block.text
     raise AssertionError(f"{page} has no {language} block under {heading!r}")
-
-
-def load_hook() -> ModuleType:
-    """The options hook, imported from its file as MkDocs imports it."""
-    spec = importlib.util.spec_from_file_location("options_hook", DOCS / "_hooks/options.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def dvc_stages() -> list[str]:
@@ -113,7 +103,7 @@ def test_options_page_documents_every_question(site: Path) -> None:
 
 
 def test_hook_fails_when_a_question_is_missing() -> None:
-    hook = load_hook()
+    hook = load_options_hook()
     spec = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
     complete = hook.options_markdown(spec)
     hook.check_complete(spec, complete)
@@ -125,7 +115,7 @@ def test_hook_fails_when_a_question_is_missing() -> None:
 
 
 def test_hook_fails_without_its_placeholder() -> None:
-    hook = load_hook()
+    hook = load_options_hook()
     config = SimpleNamespace(config_file_path=str(REPO_ROOT / "mkdocs.yml"))
     options = SimpleNamespace(file=SimpleNamespace(src_uri="options.md"))
     other = SimpleNamespace(file=SimpleNamespace(src_uri="index.md"))
@@ -135,7 +125,7 @@ def test_hook_fails_without_its_placeholder() -> None:
 
 
 def test_validator_messages_leave_the_jinja_out() -> None:
-    hook = load_hook()
+    hook = load_options_hook()
     validator = (
         "{% set p = {'a': '/'}[kind] %} {% if not url.startswith(p) %} A {{ kind }} URL must"
         " start with {{ p }}{% if kind == 'a' %} (a path){% endif %}. {% elif '@' in url %}"
