@@ -7,6 +7,7 @@ Only uv's package cache is shared (across variants and runs) so that installs st
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -66,6 +67,18 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         for name in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "UV_PYTHON"):
             patch.delenv(name, raising=False)
         yield
+
+
+def system_tool(name: str, install: str) -> str:
+    """A program from the system's packages: its path. Missing, it skips the test on a
+    laptop and fails it in CI (`CI` set), where `.ci/run` installs it."""
+    found = shutil.which(name)
+    if found is None:
+        reason = f"{name} is not installed ({install}; .ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
 
 
 def run(command: Sequence[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:

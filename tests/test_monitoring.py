@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import read_answers, render, run, setup_project
+from .conftest import read_answers, render, run, setup_project, system_tool
 from .docs_blocks import as_script, shell_block
 from .matrix import Variant
 from .test_ci import github_workflows, gitlab_jobs
@@ -51,10 +51,7 @@ with TestClient(serve.create_app(Path.cwd())) as client:
 
 
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.skip("promtool is not installed (apt-get install prometheus; .ci/run does)")
-    return found
+    return system_tool("promtool", "apt-get install prometheus")
 
 
 def alert_rules(project: Path) -> list[dict[str, Any]]:
