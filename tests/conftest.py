@@ -39,9 +39,23 @@ def project_variants(config: pytest.Config) -> list[Variant]:
     return every if config.getoption("--full") else [every[0]]
 
 
+def answer(variant: Variant, name: str) -> Any:
+    """A variant's answer to a question: its own, or the question's default."""
+    return variant.answers.get(name, questions()[name]["default"])
+
+
+def applicable(variant: Variant, marker: pytest.Mark) -> bool:
+    """Whether a variant has what `@pytest.mark.applies_to(question=(values, ...))` asks."""
+    return all(answer(variant, name) in values for name, values in marker.kwargs.items())
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "variant" in metafunc.fixturenames:
-        metafunc.parametrize("variant", variants(), ids=lambda v: v.name, scope="session")
+        chosen = variants()
+        for marker in metafunc.definition.iter_markers("applies_to"):
+            chosen = [variant for variant in chosen if applicable(variant, marker)]
+        assert chosen, f"{metafunc.definition.name}: no variant has what applies_to asks"
+        metafunc.parametrize("variant", chosen, ids=lambda v: v.name, scope="session")
     if "project_variant" in metafunc.fixturenames:
         chosen = project_variants(metafunc.config)
         metafunc.parametrize("project_variant", chosen, ids=lambda v: v.name, scope="session")

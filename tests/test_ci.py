@@ -30,6 +30,9 @@ from .matrix import Variant
 # `security` needs the network (pre-commit fetches its hooks, pip-audit its database): the
 # tests run each of its tools offline instead (tests/test_security.py).
 SESSIONS_CHECKED_OFFLINE = {"security"}
+ON_GITHUB = pytest.mark.applies_to(ci_provider=("github", "both"))
+ON_GITLAB = pytest.mark.applies_to(ci_provider=("gitlab", "both"))
+WITH_SERVICE = pytest.mark.applies_to(serve_api=(True,))
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 GITLAB_KEYWORDS = {
     "default", "include", "stages", "variables", "workflow", "image", "services", "cache",
@@ -86,18 +89,16 @@ def test_ci_files_match_their_schemas(variant: Variant, rendered: Path) -> None:
         check([tool("check-jsonschema"), "--builtin-schema", schema, *files], rendered)
 
 
+@ON_GITHUB
 def test_zizmor_finds_nothing(variant: Variant, rendered: Path) -> None:
-    if not uses_github(read_answers(rendered)):
-        pytest.skip("no GitHub workflows in this variant")
     output = check([tool("zizmor"), "--offline", "--no-progress", ".github/"], rendered)
     assert "No findings to report" in output, output
 
 
+@ON_GITHUB
 def test_actions_are_pinned_by_commit_with_a_version_comment(
     variant: Variant, rendered: Path
 ) -> None:
-    if not uses_github(read_answers(rendered)):
-        pytest.skip("no GitHub workflows in this variant")
     for path in sorted((rendered / ".github/workflows").glob("*.yml")):
         for line in path.read_text().splitlines():
             if match := re.match(r"\s*(?:- )?uses: (\S+)(.*)", line):
@@ -109,9 +110,8 @@ def test_actions_are_pinned_by_commit_with_a_version_comment(
                 assert re.fullmatch(r" # v\d+(\.\d+)*", comment), f"{path.name}: {line.strip()}"
 
 
+@ON_GITHUB
 def test_github_permissions_are_least_privilege(variant: Variant, rendered: Path) -> None:
-    if not uses_github(read_answers(rendered)):
-        pytest.skip("no GitHub workflows in this variant")
     for name, workflow in github_workflows(rendered).items():
         assert workflow["permissions"] == {}, f"{name}: top-level permissions must be {{}}"
         for job_name, job in workflow["jobs"].items():
@@ -134,11 +134,10 @@ def test_github_permissions_are_least_privilege(variant: Variant, rendered: Path
             assert "timeout-minutes" in job, f"{name}/{job_name} has no timeout"
 
 
+@ON_GITLAB
 def test_gitlab_jobs_have_timeouts_and_skip_secrets_for_forks(
     variant: Variant, rendered: Path
 ) -> None:
-    if not uses_gitlab(read_answers(rendered)):
-        pytest.skip("no GitLab CI in this variant")
     config = yaml.safe_load((rendered / ".gitlab-ci.yml").read_text())
     assert {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'} in config["workflow"]["rules"]
     for name, job in gitlab_jobs(rendered).items():
@@ -350,11 +349,10 @@ def test_sessions_stages_and_tests_run_on_windows(variant: Variant, rendered: Pa
     assert re.search(r"^\* text=auto eol=lf$", attributes, re.MULTILINE), "LF on Windows too"
 
 
+@ON_GITHUB
 def test_github_lints_and_tests_on_windows_too(variant: Variant, rendered: Path) -> None:
     """Lint and tests run on a Linux and a Windows runner, with commands that PowerShell runs
     as bash does; the other jobs stay on Linux."""
-    if not uses_github(read_answers(rendered)):
-        pytest.skip("no GitHub workflows in this variant")
     jobs = github_workflows(rendered)["ci.yml"]["jobs"]
     for name in ("lint", "tests"):
         job = jobs[name]
@@ -391,9 +389,8 @@ def apply_overlay(base: list[dict[str, Any]], overlay: dict[str, Any]) -> list[d
     return resources
 
 
+@WITH_SERVICE
 def test_kubernetes_manifests_validate(variant: Variant, rendered: Path, tmp_path: Path) -> None:
-    if not (rendered / "deploy").is_dir():
-        pytest.skip("no deployment in this variant")
     base_dir = rendered / "deploy/base"
     kustomization = yaml.safe_load((base_dir / "kustomization.yaml").read_text())
     base = [yaml.safe_load((base_dir / name).read_text()) for name in kustomization["resources"]]
@@ -674,21 +671,21 @@ def test_gitlab_scanners_run_in_merge_requests_not_in_schedules(
     assert SCANNERS | {"build-image", "staging"} <= listed_jobs(gitlab_ci_local, project, push)
 
 
+@pytest.mark.applies_to(ci_provider=("gitlab", "both"), report_publisher=("cml",))
+def test_gitlab_cml_publish_runs_no_code_of_the_branch(variant: Variant, rendered: Path) -> None:
+    """With CML, the job holding the report token runs CML's pinned release only."""
+    job = gitlab_jobs(rendered)["publish"]
+    assert not any("src/" in line or "ci/" in line for line in job["script"]), job["script"]
+
+
+@pytest.mark.applies_to(ci_provider=("gitlab", "both"), report_publisher=("native",))
 def test_gitlab_publish_runs_the_target_branchs_publisher(
     variant: Variant, rendered: Path, tmp_path: Path
 ) -> None:
     """The job holding the report token checks out nothing of the merge request's branch and
     runs the target branch's publish.py on the report artifact; run here against a local
     'origin' whose target branch has a stand-in publisher."""
-    answers = read_answers(rendered)
-    if not uses_gitlab(answers):
-        pytest.skip("no GitLab CI in this variant")
     job = gitlab_jobs(rendered)["publish"]
-    if answers["report_publisher"] != "native":
-        assert not any("src/" in line or "ci/" in line for line in job["script"]), (
-            "runs the branch's code"
-        )
-        pytest.skip("CML runs its pinned release only")
     strategy = (job.get("variables") or {}).get("GIT_STRATEGY")
     assert strategy == "none", "the job checks out the merge request's branch"
     publisher = Path("ci/publish.py")

@@ -76,9 +76,8 @@ def exposed_series(text: str) -> set[str]:
     }
 
 
+@pytest.mark.applies_to(serve_api=(True,))
 def test_alert_rules_pass_promtool(variant: Variant, rendered: Path) -> None:
-    if not (rendered / "deploy").is_dir():
-        pytest.skip("no deployment in this variant")
     promtool()
     # Both commands as docs/monitoring.md shows them.
     result = run(["bash", "-c", as_script(shell_block("monitoring.md", "Alert rules"))], rendered)
