@@ -387,7 +387,6 @@ def test_every_free_text_question_is_attacked() -> None:
     assert free_text - {"package_name", "dvc_remote_url"} <= set(AT_ONCE)
     beyond_bmp = {question for question, answer, *_ in CASES if max(answer, default="") > "\uffff"}
     assert free_text <= beyond_bmp, "every free-text question meets characters beyond the BMP"
-    assert len(CASES) >= 30
 
 
 # Strings no answer may hold (the validators refuse most of these characters) but that each
