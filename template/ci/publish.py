@@ -19,8 +19,9 @@ edited in place. Token: ML_REPORT_TOKEN (a project or bot access token with the 
 kept in a masked CI/CD variable), since CI_JOB_TOKEN cannot write notes.
 
 `--issue TITLE` (GitHub) publishes another report, such as the drift check's, as an issue
-instead: a comment on the open issue with that exact title, or a new issue when none is
-open. Its images stay in the run's artifact, which the issue links to. Token: GITHUB_TOKEN
+instead: a comment on the open issue with that exact title that it opened itself, or a new
+issue when there is none (an issue someone else opened with that title is left alone).
+Its images stay in the run's artifact, which the issue links to. Token: GITHUB_TOKEN
 with `issues: write`.
 
 Exit codes: 0 published (or skipped: the request has moved on, or the pipeline stopped before
@@ -529,10 +530,12 @@ class GitHub(Provider):
         return str(field(ref, "object.sha", f"GET {path}"))
 
     def issue(self, title: str, body: str) -> str:
-        """Comment on the open issue titled ``title``, or open one; say which."""
+        """Comment on the open issue titled ``title`` that this publisher opened, or open one;
+        say which. An issue someone else opened with the same title is left alone."""
         path = f"/repos/{self.repo}/issues?state=open&sort=created&direction=asc"
         for issue in paginate(self.api, path):
-            if issue.get("title") == title and "pull_request" not in issue:
+            mine = "pull_request" not in issue and self.written_by_me(issue)
+            if issue.get("title") == title and mine:
                 number = identifier(issue, f"GET {path}", "number")
                 self.api.request(
                     "POST", f"/repos/{self.repo}/issues/{number}/comments", {"body": body}

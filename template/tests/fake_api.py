@@ -124,7 +124,8 @@ def issues(state: State, method: str, rest: str, path: str, body: Any) -> tuple[
         ]
     if rest == "/issues" and method == "POST":
         number = state.new_id()
-        issue = {"number": number, "title": body["title"], "body": body["body"], "state": "open"}
+        issue = {"number": number, "title": body["title"], "body": body["body"], "state": "open",
+                 "user": state.github_user or ACTIONS_BOT}  # fmt: skip
         state.issues.append({**issue, "comments": []})
         return 201, issue
     match = re.fullmatch(r"/issues/(\d+)/comments", rest)

@@ -432,8 +432,8 @@ def test_github_drift_issue_is_opened_then_commented_on(
     api: tuple[str, State], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
 ) -> None:
     """`--issue TITLE` opens one issue with the report, then comments on it while it is open:
-    never on a closed issue, a pull request or another title. Images are left to the run's
-    artifact, which the issue links to, and mentions are made inert."""
+    never on a closed issue, a pull request, another title or an issue someone else opened.
+    Images are left to the run's artifact, which the issue links to; mentions are made inert."""
     url, state = api
     github_env(monkeypatch, url)
     monkeypatch.setenv("GITHUB_RUN_ID", "99")
@@ -443,6 +443,8 @@ def test_github_drift_issue_is_opened_then_commented_on(
         {"number": 102, "title": title, "state": "open", "body": "", "comments": [],
          "pull_request": {"url": "..."}},
         {"number": 103, "title": "Other", "state": "open", "body": "", "comments": []},
+        {"number": 104, "title": title, "state": "open", "body": "planted", "comments": [],
+         "user": {"login": "mallory", "id": 7, "type": "User"}},
     ]  # fmt: skip
     report = tmp_path / "drift.md"
     report.write_text("# Drift\n\n![drift](drift.png)\n| feature | p |\n@team look\n")
@@ -458,7 +460,7 @@ def test_github_drift_issue_is_opened_then_commented_on(
     assert f"opened issue #{opened[0]['number']}" in capsys.readouterr().out
 
     assert publish.main(arguments) == 0
-    assert len(state.issues) == 4, "the open issue is reused"
+    assert len(state.issues) == 5, "the open issue is reused"
     assert opened[0]["comments"] == [body]
     assert f"commented on issue #{opened[0]['number']}" in capsys.readouterr().out
     assert all(not i["comments"] for i in state.issues if i is not opened[0])
