@@ -55,7 +55,18 @@ def interpreter_env() -> dict[str, str]:
 def tests(session: nox.Session) -> None:
     """Run the template's test suite (pass --full to check every variant end to end)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
-    session.run("pytest", *session.posargs, env=interpreter_env())
+    # One worker per core; tests sharing a costly fixture stay on one (see tests/conftest.py).
+    # `-- -n 0` runs them in this process, e.g. to debug one.
+    session.run(
+        "pytest",
+        "-n",
+        "auto",
+        "--dist",
+        "loadgroup",
+        "--durations=15",
+        *session.posargs,
+        env=interpreter_env(),
+    )
 
 
 @nox.session
@@ -132,7 +143,7 @@ def demo(session: nox.Session) -> None:
             f"{destination} holds work the demo did not make, so it is kept:\n  {shown}\n"
             "Move it away (or delete it), or pass another destination: nox -s demo -- DEST"
         )
-    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "render"))
     if destination.exists():
         shutil.rmtree(destination)
     session.run(

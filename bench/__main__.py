@@ -112,11 +112,11 @@ def measure(plan: Plan, args: argparse.Namespace, scratch: Path) -> dict[str, An
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
     if args.project:
-        load = (FULL.requests, CONCURRENCY, FULL.seconds)
+        load = (plan.requests, CONCURRENCY, plan.seconds)
         predict_latency.report(predict_latency.serve_and_measure(args.project.resolve(), *load))
         return
-    plan = QUICK if args.quick else FULL
     with tempfile.TemporaryDirectory(prefix="template-bench-") as directory:
         scratch = Path(directory)
         isolate(scratch / "home")

@@ -7,6 +7,8 @@ Only uv's package cache is shared (across variants and runs) so that installs st
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -61,6 +63,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("project_variant", chosen, ids=lambda v: v.name, scope="session")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep tests that share a costly fixture on one pytest-xdist worker (`--dist loadgroup`,
+    as `nox -s tests` runs them), so that no two workers set up the same project: those of
+    one set-up project variant, and those of a module sharing a module-scoped fixture
+    (one group per parameter of such a fixture). A test marked `xdist_group` keeps its own."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue  # the test chose its group
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec else {}
+        if "project_variant" in params:
+            item.add_marker(pytest.mark.xdist_group(f"project-{params['project_variant'].name}"))
+            continue
+        if not isinstance(item, pytest.Function):
+            continue
+        definitions = item._fixtureinfo.name2fixturedefs  # pytest has no public view of it
+        scoped = [name for name, defs in definitions.items() if defs[-1].scope == "module"]
+        if scoped:
+            ids = [str(params[name]) for name in sorted(scoped) if name in params]
+            item.add_marker(pytest.mark.xdist_group("-".join([item.module.__name__, *ids])))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def hermetic_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Isolate git and DVC from the developer's configuration for the whole session."""
@@ -81,7 +105,11 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         # One mypy cache for every generated project: the libraries' types are read once
         # per Python version instead of once per project (about 30 s each).
         patch.setenv("MYPY_CACHE_DIR", str(home / "mypy-cache"))
-        for name in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "UV_PYTHON"):
+        # Generated projects import their libraries in many short processes (stages, DVC,
+        # nox, pytest): without cached bytecode each process compiles them again (4 s for
+        # scikit-learn and pandas), so a machine's PYTHONDONTWRITEBYTECODE is not kept.
+        names = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "UV_PYTHON")
+        for name in (*names, "PYTHONDONTWRITEBYTECODE"):
             patch.delenv(name, raising=False)
         yield
 
@@ -170,6 +198,60 @@ def project(
     """A project set up as its README says: git repository, uv.lock, synced environment."""
     destination = tmp_path_factory.mktemp(f"project-{project_variant.name}") / "project"
     return setup_project(render(template_repo, destination, project_variant.answers))
+
+
+# The shared trained project's answers: the defaults, but for the Python version, which is
+# the one the local container base image has (Debian bookworm's python3), so that the same
+# project is built into an image too.
+TRAINED_ANSWERS = {"python_version": "3.11"}
+# What a copy of a project leaves out: the environment (its scripts name their folder) and
+# tools' caches, which the copy makes again.
+NOT_COPIED = (".venv", ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache")
+
+
+@contextlib.contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (made if missing) across processes."""
+    with lock.open("a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every process of the run sees: with pytest-xdist, the workers' common
+    parent; alone, the session's temporary directory."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def trained_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project set up as its README says whose pipeline has run, committed as "Train the
+    model" on top of "Generated project". Made once per run, whatever the number of worker
+    processes, and shared: tests never change it, they take a `copy_project` of it."""
+    home = shared_directory(tmp_path_factory) / "trained"
+    home.mkdir(exist_ok=True)
+    project, done = home / "project", home / "done"
+    with exclusive(home / "lock"):
+        if not done.exists():
+            shutil.rmtree(project, ignore_errors=True)  # a worker that failed half-way
+            setup_project(render(template_repo, project, TRAINED_ANSWERS))
+            run(["uv", "run", "--locked", "dvc", "repro"], project)
+            run(["git", "add", "--all"], project)
+            run(["git", "commit", "--quiet", "-m", "Train the model"], project)
+            done.touch()
+    return project
+
+
+def copy_project(project: Path, destination: Path) -> Path:
+    """A copy of a set-up project that a test may change: its files, git history and DVC
+    cache, with an environment of its own made from its uv.lock (from uv's cache)."""
+    shutil.copytree(project, destination, symlinks=True, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    run(["uv", "sync", "--locked", "--quiet"], destination)
+    return destination
 
 
 @pytest.fixture(scope="session")

@@ -252,16 +252,60 @@ def test_development_tools_install_and_list_the_tasks(
         assert re.search(rf"^[*-] {re.escape(session)}\b", listed, re.MULTILINE), session
 
 
+def demo(template: Path, destination: Path) -> tuple[int, str]:
+    """Run `nox -s demo -- DEST` in the template repository ``template``."""
+    result = run(["nox", "-s", "demo", "--", str(destination)], template, check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
 @pytest.mark.project
-def test_readme_demo_runs_as_written(
+def test_readme_demo_runs_as_written_and_replaces_only_what_it_made(
     template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The newcomer's first command, on a fresh clone of the template."""
+    """The newcomer's first command, on a fresh clone of the template. `nox -s demo` commits
+    what it makes, may replace that, and refuses, leaving it as it was, a destination holding
+    a user's commit, uncommitted work, an ignored data file or anything that is not a demo."""
     clone = tmp_path / "template"
     run(["git", "clone", "--quiet", str(template_repo), str(clone)], tmp_path)
     fresh_virtual_environment(tmp_path, monkeypatch)
     result = run(["bash", "-c", as_script(shell_block("README.md", "Quick start"))], clone)
-    assert_gate_passed_on_the_metrics(result.stdout + result.stderr, clone / "build/demo")
+    destination = clone / "build/demo"
+    assert_gate_passed_on_the_metrics(result.stdout + result.stderr, destination)
+    assert run(["git", "status", "--porcelain"], destination).stdout == ""
+    assert (destination / ".git/hooks/pre-commit").is_file(), "set up as the README says"
+    status, output = demo(clone, destination)
+    assert status == 0, f"an untouched demo is replaced:\n{output[-3000:]}"
+    commits = run(["git", "rev-list", "--all", "--count"], destination).stdout.strip()
+    assert commits == "1"
+
+    params = destination / "params.yaml"
+    params.write_text(params.read_text() + "# ours\n")
+    status, output = demo(clone, destination)
+    assert status != 0
+    assert "uncommitted:  M params.yaml" in output
+    assert params.read_text().endswith("# ours\n")
+
+    run(["git", "commit", "--quiet", "--all", "--no-verify", "-m", "Our parameters"], destination)
+    status, output = demo(clone, destination)
+    assert (status, "Our parameters" in output) == (1, True), output[-3000:]
+    assert run(["git", "log", "-1", "--format=%s"], destination).stdout.strip() == "Our parameters"
+
+    run(["git", "reset", "--quiet", "--hard", "HEAD~1"], destination)
+    run(["git", "reflog", "expire", "--expire=now", "--all"], destination)
+    ours = destination / "data/external/ours.csv"  # ignored by git (`*.csv`)
+    ours.write_text("a,b\n1,2\n")
+    status, output = demo(clone, destination)
+    assert status != 0
+    assert "not made by the demo: data/external/ours.csv" in output
+    assert ours.is_file()
+
+    elsewhere = tmp_path / "notes"
+    elsewhere.mkdir()
+    (elsewhere / "keep.md").write_text("Mine.\n")
+    status, output = demo(clone, elsewhere)
+    assert status != 0
+    assert "is not a git repository made by the demo" in output
+    assert (elsewhere / "keep.md").read_text() == "Mine.\n"
 
 
 @pytest.mark.project

@@ -64,10 +64,12 @@ CASES = [
     ("package_name", "import", REFUSED, "is a Python keyword"),
     ("package_name", "json", REFUSED, "clashes with a folder or library"),
     ("package_name", "src", REFUSED, "clashes with a folder or library"),
+    ("package_name", "tests", REFUSED, "clashes with a folder or library"),
     ("package_name", "pkg_\U0001d510", REFUSED, "lowercase letters, digits and '_'"),
     ("description", 'Say "hi" = true', REFUSED, "without surrounding spaces"),
     ("description", "first line\nsecond = line", REFUSED, "one line of 1 to 200"),
     ("description", "tab\there", REFUSED, "one line of 1 to 200"),
+    ("description", "x" * 201, REFUSED, "one line of 1 to 200"),
     ("description", "back\\slash", REFUSED, "one line of 1 to 200"),
     ("description", "shell $(id) `id`", REFUSED, "one line of 1 to 200"),
     ("description", "expression ${{ secrets.X }}", REFUSED, "one line of 1 to 200"),
@@ -107,18 +109,27 @@ CASES = [
     ("organization", "/absolute", REFUSED, "The organisation must be letters"),
     ("organization", "-leading-dash", REFUSED, "The organisation must be letters"),
     ("organization", "org\U0001f642", REFUSED, "The organisation must be letters"),
+    ("organization", "ml/vision", REFUSED, "GitHub has no nested organisations"),
+    ("organization", "my_org", REFUSED, "letters, digits and single hyphens"),
     ("organization", "ml/vision/sub", LITERAL, ""),
     ("organization", "Org_1.x/sub-group", LITERAL, ""),
     ("code_owners", "@team\n* @evil", REFUSED, "Code owners must be"),
     ("code_owners", "team-without-at", REFUSED, "Code owners must be"),
+    ("code_owners", "@ml/vision/team", REFUSED, "no nested teams"),
     ("code_owners", "@\u6f22\u5b57\U0001f642", REFUSED, "Code owners must be"),
     ("code_owners", "@ml/reviewers @lead.person", LITERAL, ""),
     ("dvc_remote_url", "/tmp/store\n[core]\nremote = evil", REFUSED, "may use only letters"),
     ("dvc_remote_url", "/tmp/store; rm -rf ~", REFUSED, "may use only letters"),
     ("dvc_remote_url", "relative/path", REFUSED, "must start with /"),
+    ("dvc_remote_url", "/tmp/x/../../etc", REFUSED, "no '..' and no credentials"),
+    ("dvc_remote_url", "/data/store", REFUSED, "must start with s3://"),  # with s3
+    ("dvc_remote_url", "ssh://user@host/p", REFUSED, "no credentials"),  # with ssh
     ("dvc_remote_url", "/tmp/store\U0001f642", REFUSED, "may use only letters"),
     ("dvc_remote_url", "/tmp/a_b~c+d-e.f/g:h", LITERAL, ""),
 ]
+
+# The remote a URL case is answered with (the local directory's, when not listed here).
+REMOTE_OF = {"/data/store": "s3", "ssh://user@host/p": "ssh"}
 
 # Every free-text answer hostile at once (each as far as its validator lets it), rendered
 # with options that between them generate every file.
@@ -350,14 +361,16 @@ def test_hostile_answer(
 ) -> None:
     question, answer, outcome, message = case
     destination = tmp_path / "project"
+    answers = {question: answer}
+    if question == "dvc_remote_url" and answer in REMOTE_OF:
+        answers["dvc_remote"] = REMOTE_OF[answer]
     if outcome == REFUSED:
         with pytest.raises(ValueError, match=None) as refused:
-            render(template_repo, destination, {question: answer})
+            render(template_repo, destination, answers)
         assert message in str(refused.value)
         assert not destination.exists() or not any(destination.iterdir())
         assert {path.name for path in tmp_path.iterdir()} <= {"project"}
         return
-    answers = {question: answer}
     if question == "organization" and "/" in answer:
         answers["ci_provider"] = "gitlab"  # nested groups exist on GitLab only
     assert_answers_stored(render(template_repo, destination, answers), answers)

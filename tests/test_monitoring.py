@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import read_answers, render, run, setup_project, system_tool
+from .conftest import copy_project, read_answers, render, run, system_tool
 from .docs_blocks import as_script, shell_block
 from .matrix import Variant
 from .test_ci import github_workflows, gitlab_jobs
@@ -183,11 +183,9 @@ def score_and_log(project: Path, log: Path, shift: float) -> str:
 
 
 @pytest.fixture(scope="module")
-def monitored(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Monitored:
+def monitored(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Monitored:
     """A default project after its pipeline ran, checked on logs like and unlike its data."""
-    project = render(template_repo, tmp_path_factory.mktemp("monitored") / "project", {})
-    setup_project(project)
-    run(["uv", "run", "--locked", "dvc", "repro"], project)
+    project = copy_project(trained_project, tmp_path_factory.mktemp("monitored") / "project")
     logs = tmp_path_factory.mktemp("prediction-logs")
     metrics = score_and_log(project, logs / "like-training.jsonl", 0.0)
     score_and_log(project, logs / "shifted.jsonl", 4.0)
@@ -277,21 +275,17 @@ def test_service_metrics_cover_requests_latency_predictions_and_model(
 
 
 @pytest.mark.project
-def test_inputs_like_the_training_data_pass_the_drift_check(monitored: Monitored) -> None:
-    result = monitored.like_training
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "dvc get-url --force" in result.stderr, "the logs are fetched from PREDICTION_LOGS_URL"
-    assert f"monitor: no drift in {monitored.features} features" in result.stdout + result.stderr
-
-
-@pytest.mark.project
-def test_a_shifted_feature_fails_the_drift_check_by_name(monitored: Monitored) -> None:
-    result = monitored.shifted
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    features = monitored.features
-    assert f"monitor: DRIFT in 1 of {features} features: {SHIFTED} (PSI" in output
-    assert f"**Drift in 1 of {features} features:** {SHIFTED}." in monitored.shifted_report
+def test_ci_fetches_the_logs_and_docs_command_reports_drift(monitored: Monitored) -> None:
+    """How the drift check is wired: CI fetches the logs from PREDICTION_LOGS_URL and passes
+    on inputs like the training data; the docs' command fails on shifted inputs and leaves
+    its report, gauge and plot. (Which feature drifts, and why, is the generated project's
+    own test_monitor.py's to check.)"""
+    like = monitored.like_training
+    assert like.returncode == 0, like.stdout + like.stderr
+    assert "dvc get-url --force" in like.stderr, "the logs are fetched from PREDICTION_LOGS_URL"
+    assert monitored.shifted.returncode != 0
+    assert f"{SHIFTED} (PSI" in monitored.shifted.stdout + monitored.shifted.stderr
+    assert f"**Drift in 1 of {monitored.features} features:**" in monitored.shifted_report
     assert "model_drift_features 1.0" in monitored.shifted_metrics
     assert (monitored.project / "reports/monitor/drift.png").stat().st_size > 5_000
 

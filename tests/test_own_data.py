@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import point_params_at, project_variants, render, run, setup_project
+from .conftest import (
+    copy_project,
+    point_params_at,
+    project_variants,
+    render,
+    run,
+    setup_project,
+)
 from .docs_blocks import run_block, shell_block
 from .matrix import Variant, variants
 
@@ -196,12 +203,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def test_own_data_with_three_text_classes_then_two(
-    story_variant: Variant, template_repo: Path, tmp_path: Path
+    story_variant: Variant, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    project = setup_project(render(template_repo, tmp_path / "project", story_variant.answers))
-    run(["uv", "run", "--locked", "dvc", "repro"], project)
-    run(["git", "add", "--all"], project)
-    run(["git", "commit", "--quiet", "-m", "The sample's pipeline"], project)
+    """From a project whose pipeline ran on the sample data and was committed."""
+    if story_variant.answers:
+        template_repo = request.getfixturevalue("template_repo")
+        answers = story_variant.answers
+        project = setup_project(render(template_repo, tmp_path / "project", answers))
+        run(["uv", "run", "--locked", "dvc", "repro"], project)
+        run(["git", "add", "--all"], project)
+        run(["git", "commit", "--quiet", "-m", "The sample's pipeline"], project)
+    else:
+        project = copy_project(request.getfixturevalue("trained_project"), tmp_path / "project")
 
     three = ("bronze", "silver", "gold")
     check_project(project, write_members(tmp_path / "downloads/members.csv", three), three, None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
@@ -17,7 +16,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-from .conftest import pipeline_stages, render, run, setup_project, stages_affected_by
+from .conftest import copy_project, pipeline_stages, render, run, stages_affected_by
 
 pytestmark = pytest.mark.project
 
@@ -75,14 +74,10 @@ def test_formatter_leaves_the_project_unchanged(project: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def story_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A default project whose pipeline has run once and been committed."""
-    project = render(template_repo, tmp_path_factory.mktemp("story") / "project", {})
-    setup_project(project)
-    run(["uv", "run", "--locked", "dvc", "repro"], project)
-    run(["git", "add", "--all"], project)
-    run(["git", "commit", "--quiet", "-m", "First pipeline run"], project)
-    return project
+def story_project(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A default project whose pipeline has run once and been committed (this module's copy:
+    each test changes it, then puts it back)."""
+    return copy_project(trained_project, tmp_path_factory.mktemp("story") / "project")
 
 
 def edit_params(project: Path, old: str, new: str) -> None:
@@ -269,56 +264,3 @@ def test_report_on_a_base_without_metrics_says_so(story_project: Path) -> None:
     assert "| Param " not in report, "no table without a row"
     assert "has no metrics yet" in report
     assert "Against the base: not compared" in report
-
-
-def demo(template_repo: Path, envdir: Path, destination: Path) -> tuple[int, str]:
-    """Run the template repository's `nox -s demo -- DEST` (its environment in ``envdir``)."""
-    nox = shutil.which("nox")
-    assert nox, "nox runs this repository's sessions"
-    command = [nox, "-f", str(template_repo / "noxfile.py"), "--envdir", str(envdir)]
-    result = run([*command, "-s", "demo", "--", str(destination)], template_repo, check=False)
-    return result.returncode, result.stdout + result.stderr
-
-
-def test_demo_replaces_only_what_it_made(template_repo: Path, tmp_path: Path) -> None:
-    """`nox -s demo` commits what it makes, may replace that, and refuses, leaving it as it
-    was, a destination holding a user's commit, uncommitted work, an ignored data file or
-    anything that is not a demo."""
-    envdir, destination = tmp_path / "nox", tmp_path / "demo"
-    status, output = demo(template_repo, envdir, destination)
-    assert status == 0, output[-3000:]
-    assert run(["git", "status", "--porcelain"], destination).stdout == ""
-    assert (destination / ".git/hooks/pre-commit").is_file(), "set up as the README says"
-    status, output = demo(template_repo, envdir, destination)
-    assert status == 0, f"an untouched demo is replaced:\n{output[-3000:]}"
-    commits = run(["git", "rev-list", "--all", "--count"], destination).stdout.strip()
-    assert commits == "1"
-
-    params = destination / "params.yaml"
-    params.write_text(params.read_text() + "# ours\n")
-    status, output = demo(template_repo, envdir, destination)
-    assert status != 0
-    assert "uncommitted:  M params.yaml" in output
-    assert params.read_text().endswith("# ours\n")
-
-    run(["git", "commit", "--quiet", "--all", "--no-verify", "-m", "Our parameters"], destination)
-    status, output = demo(template_repo, envdir, destination)
-    assert (status, "Our parameters" in output) == (1, True), output[-3000:]
-    assert run(["git", "log", "-1", "--format=%s"], destination).stdout.strip() == "Our parameters"
-
-    run(["git", "reset", "--quiet", "--hard", "HEAD~1"], destination)
-    run(["git", "reflog", "expire", "--expire=now", "--all"], destination)
-    ours = destination / "data/external/ours.csv"  # ignored by git (`*.csv`)
-    ours.write_text("a,b\n1,2\n")
-    status, output = demo(template_repo, envdir, destination)
-    assert status != 0
-    assert "not made by the demo: data/external/ours.csv" in output
-    assert ours.is_file()
-
-    elsewhere = tmp_path / "notes"
-    elsewhere.mkdir()
-    (elsewhere / "keep.md").write_text("Mine.\n")
-    status, output = demo(template_repo, envdir, elsewhere)
-    assert status != 0
-    assert "is not a git repository made by the demo" in output
-    assert (elsewhere / "keep.md").read_text() == "Mine.\n"

@@ -34,11 +34,19 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import COMMAND_TIMEOUT, read_answers, render, run, setup_project, system_tool
+from .conftest import (
+    COMMAND_TIMEOUT,
+    TRAINED_ANSWERS,
+    copy_project,
+    read_answers,
+    render,
+    run,
+    system_tool,
+)
 from .docs_blocks import as_script, shell_block
 
-# Debian bookworm's python3 is 3.11: the project under test targets it to match the base image.
-ANSWERS = {"python_version": "3.11"}
+# The image tests count buildah's containers before and after: one worker runs them all.
+pytestmark = pytest.mark.xdist_group("buildah")
 BASE_IMAGE = "localhost/mlops-template-base:bookworm-python3"
 # The dev container's base (python:X-bookworm) has git: the local stand-in adds it.
 DEV_BASE_IMAGE = "localhost/mlops-template-base:bookworm-python3-git"
@@ -63,14 +71,10 @@ def tool(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def trained_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project set up as its README says, whose pipeline has run and been committed."""
-    project = render(template_repo, tmp_path_factory.mktemp("served") / "project", ANSWERS)
-    setup_project(project)
-    run(["uv", "run", "--locked", "dvc", "repro"], project)
-    run(["git", "add", "--all"], project)
-    run(["git", "commit", "--quiet", "-m", "Train the model"], project)
-    return project
+def served_project(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the trained project: its tests rewrite files in it (Binder's
+    pins, a model taken out of the cache) and build it into an image."""
+    return copy_project(trained_project, tmp_path_factory.mktemp("served") / "project")
 
 
 def test_dockerfile_is_hadolint_clean(template_repo: Path, tmp_path: Path) -> None:
@@ -94,11 +98,11 @@ def test_fresh_project_binder_config_installs_the_project(
 
 
 @pytest.mark.project
-def test_binder_requirements_are_pinned_to_the_lock(trained_project: Path, tmp_path: Path) -> None:
-    run(["uv", "run", "--locked", "nox", "-s", "binder"], trained_project)
-    requirements = (trained_project / "binder/requirements.txt").read_text()
+def test_binder_requirements_are_pinned_to_the_lock(served_project: Path, tmp_path: Path) -> None:
+    run(["uv", "run", "--locked", "nox", "-s", "binder"], served_project)
+    requirements = (served_project / "binder/requirements.txt").read_text()
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", requirements, re.MULTILINE))
-    lock = tomllib.loads((trained_project / "uv.lock").read_text())
+    lock = tomllib.loads((served_project / "uv.lock").read_text())
     locked = {package["name"]: package.get("version") for package in lock["package"]}
     assert {"pandas", "scikit-learn", "skops", "matplotlib"} <= set(pins), "the notebook draws"
     assert not {"pytest", "dvc", "fastapi", "ruff"} & set(pins), "dev and serve groups stay out"
@@ -106,20 +110,21 @@ def test_binder_requirements_are_pinned_to_the_lock(trained_project: Path, tmp_p
     assert requirements.count("--hash=sha256:") >= len(pins)
 
     result = run(
-        [tool("jupyter-repo2docker"), "--no-build", "--debug", str(trained_project)], tmp_path
+        [tool("jupyter-repo2docker"), "--no-build", "--debug", str(served_project)], tmp_path
     )
     assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in result.stdout
     assert "./binder/postBuild" in result.stdout
-    assert "python=3.11" in result.stdout + result.stderr, "runtime.txt sets the Python version"
+    version = f"python={TRAINED_ANSWERS['python_version']}"
+    assert version in result.stdout + result.stderr, "runtime.txt sets the Python version"
 
 
 @pytest.mark.project
-def test_notebook_runs_top_to_bottom_on_the_trained_project(
-    trained_project: Path, tmp_path: Path
+def test_notebook_runs_top_to_bottom_on_the_served_project(
+    served_project: Path, tmp_path: Path
 ) -> None:
     executed = tmp_path / "explore-executed"
     session = ["uv", "run", "--locked", "nox", "-s", "notebooks", "--", f"--output={executed}"]
-    run(session, trained_project)
+    run(session, served_project)
     cells = json.loads(executed.with_suffix(".ipynb").read_text())["cells"]
     text = "".join(
         "".join(output.get("text", ""))
@@ -127,7 +132,7 @@ def test_notebook_runs_top_to_bottom_on_the_trained_project(
         for output in cell.get("outputs", [])
         if output["output_type"] == "stream"
     )
-    with (trained_project / "data/raw/dataset.csv").open(newline="") as raw:
+    with (served_project / "data/raw/dataset.csv").open(newline="") as raw:
         header, *rows = list(csv.reader(raw))
     assert f"{len(rows)} rows, {len(header)} columns" in text
     assert "RandomForestClassifier(" in text, "the trained model was loaded"
@@ -135,20 +140,20 @@ def test_notebook_runs_top_to_bottom_on_the_trained_project(
     assert not any(
         output["output_type"] == "error" for cell in cells for output in cell.get("outputs", [])
     )
-    status = run(["git", "status", "--porcelain", "--", "notebooks"], trained_project).stdout
+    status = run(["git", "status", "--porcelain", "--", "notebooks"], served_project).stdout
     assert status == "", "running the notebooks leaves them without outputs in git"
 
 
 @pytest.mark.project
-def test_jupyter_lab_opens_the_notebooks(trained_project: Path) -> None:
+def test_jupyter_lab_opens_the_notebooks(served_project: Path) -> None:
     """`uv run jupyter lab`, as the README says: the server starts and lists the notebooks."""
     port, token = free_port(), "test-token"
-    log = trained_project.parent / "jupyter-lab.log"
+    log = served_project.parent / "jupyter-lab.log"
     command = ["uv", "run", "--locked", "jupyter", "lab", "--no-browser", f"--port={port}"]
     command.append(f"--IdentityProvider.token={token}")
     if os.geteuid() == 0:  # CI machines run tests as root, which Jupyter refuses by default
         command.append("--allow-root")
-    server = start_server(command, trained_project, log)
+    server = start_server(command, served_project, log)
     try:
         url = f"http://127.0.0.1:{port}/api/contents/notebooks?token={token}"
         wait_until_ready(url, server, log)
@@ -274,7 +279,7 @@ def stop_session(block: subprocess.Popen[bytes]) -> bool:
 
 @pytest.fixture(scope="module")
 def served_image(
-    trained_project: Path, base_image: str, tmp_path_factory: pytest.TempPathFactory
+    served_project: Path, base_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServedImage]:
     """The docs' "The container image" commands run as written, on a free port, with a `docker`
     that carries them out with buildah and builds on the local base: the project's Dockerfile
@@ -285,13 +290,13 @@ def served_image(
     script = as_script(commands, {"8000:8000": f"{port}:8000"})
     bin_dir = docker_shim(tmp_path_factory.mktemp("docker-shim"), base_image)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    log = trained_project.parent / "container-image-block.log"
-    before = buildah_containers(trained_project)
+    log = served_project.parent / "container-image-block.log"
+    before = buildah_containers(served_project)
     started = time.monotonic()
     with log.open("wb") as output:
         block = subprocess.Popen(
             ["bash", "-c", script],
-            cwd=trained_project,
+            cwd=served_project,
             env=env,
             start_new_session=True,
             stdout=output,
@@ -303,16 +308,16 @@ def served_image(
         base_url = f"http://127.0.0.1:{port}"
         wait_until_ready(f"{base_url}/ready", block, log)
         inspected = json.loads(
-            buildah("inspect", "--type", "image", DOCS_IMAGE, cwd=trained_project)
+            buildah("inspect", "--type", "image", DOCS_IMAGE, cwd=served_project)
         )
         yield ServedImage(inspected["Docker"]["config"], base_url, port, log, build_seconds)
     finally:
         if not stop_session(block):
             problems.append("the docs block did not stop on SIGTERM and was killed")
-        leftovers = buildah_containers(trained_project) - before
+        leftovers = buildah_containers(served_project) - before
         for container in leftovers:
-            run(["buildah", "rm", container], trained_project, check=False)
-        run(["buildah", "rmi", "--force", DOCS_IMAGE], trained_project, check=False)
+            run(["buildah", "rm", container], served_project, check=False)
+        run(["buildah", "rmi", "--force", DOCS_IMAGE], served_project, check=False)
     if leftovers:
         problems.append(f"`docker run --rm` left buildah containers behind: {sorted(leftovers)}")
     if problems:
@@ -375,18 +380,18 @@ def server_uids(port: int) -> set[int]:
 
 @pytest.mark.project
 def test_image_is_configured_for_production(
-    served_image: ServedImage, trained_project: Path, capsys: pytest.CaptureFixture[str]
+    served_image: ServedImage, served_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with capsys.disabled():
         print(f"\n[image built in {served_image.build_seconds:.0f} s]", end=" ")
     config = served_image.config
     assert config["User"] == "10001:10001"
-    package = read_answers(trained_project)["package_name"]
+    package = read_answers(served_project)["package_name"]
     assert config["Cmd"][:3] == ["python", "-m", f"{package}.serve"]
     assert config["Cmd"][3:7] == ["--host", "0.0.0.0", "--port", "8000"]
     assert config["Healthcheck"]["Test"][:2] == ["CMD", "python"]
     assert "8000/tcp" in config["ExposedPorts"]
-    lock = yaml.safe_load((trained_project / "dvc.lock").read_text())
+    lock = yaml.safe_load((served_project / "dvc.lock").read_text())
     recorded = {
         out["path"]: out["md5"]
         for stage in lock["stages"].values()
@@ -395,7 +400,7 @@ def test_image_is_configured_for_production(
     labels = config["Labels"]
     assert labels["ml.model.md5"] == recorded["models/model.skops"]
     assert labels["ml.data.md5"] == recorded["data/raw/dataset.csv"]
-    head = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
+    head = run(["git", "rev-parse", "HEAD"], served_project).stdout.strip()
     assert labels["org.opencontainers.image.revision"].removesuffix("-dirty") == head
     status, card = call(f"{served_image.base_url}/model")
     assert (status, card["md5"], card["data_md5"]) == (
@@ -408,17 +413,17 @@ def test_image_is_configured_for_production(
 
 @pytest.mark.project
 def test_image_holds_only_what_serving_needs(
-    served_image: ServedImage, trained_project: Path
+    served_image: ServedImage, served_project: Path
 ) -> None:
     """No plotting, no DVC, no CI or test tools in the serving image."""
-    container = buildah("from", "--pull=never", DOCS_IMAGE, cwd=trained_project)
+    container = buildah("from", "--pull=never", DOCS_IMAGE, cwd=served_project)
     try:
         listing = buildah(
             "run", "--isolation=chroot", container, "--",
-            "sh", "-c", "ls /opt/venv/lib/python3*/site-packages", cwd=trained_project,
+            "sh", "-c", "ls /opt/venv/lib/python3*/site-packages", cwd=served_project,
         )  # fmt: skip
     finally:
-        run(["buildah", "rm", container], trained_project, check=False)
+        run(["buildah", "rm", container], served_project, check=False)
     installed = {
         re.split(r"-\d", name)[0].lower() for name in listing.split() if name.endswith(".dist-info")
     }
@@ -429,27 +434,27 @@ def test_image_holds_only_what_serving_needs(
 
 @pytest.mark.project
 def test_image_session_refuses_a_model_dvc_lock_does_not_record(
-    trained_project: Path, tmp_path: Path
+    served_project: Path, tmp_path: Path
 ) -> None:
     """A retrained or edited model, or none at all, is never built into an image."""
-    model = trained_project / "models/model.skops"
+    model = served_project / "models/model.skops"
     original = model.read_bytes()
     aside = tmp_path / "cached-model"
     cached = aside
     session = ["uv", "run", "--locked", "nox", "-s", "image", "--", "--tag", "refused/image"]
     try:
         model.write_bytes(original + b"\0")
-        result = run(session, trained_project, check=False)
+        result = run(session, served_project, check=False)
         output = result.stdout + result.stderr
         assert result.returncode != 0
         assert "image: refused: models/model.skops has md5 " in output, output[-2000:]
         assert "this is not the model the commit validated" in output
         # Neither here nor in DVC's cache, and no remote to pull it from.
         md5 = hashlib.md5(original, usedforsecurity=False).hexdigest()
-        cached = trained_project / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+        cached = served_project / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
         cached.rename(aside)
         model.unlink()
-        result = run(session, trained_project, check=False)
+        result = run(session, served_project, check=False)
         output = result.stdout + result.stderr
         assert result.returncode != 0
         assert "is not here, and the DVC remote does not have it" in output, output[-2000:]
@@ -461,13 +466,13 @@ def test_image_session_refuses_a_model_dvc_lock_does_not_record(
 
 @pytest.mark.project
 def test_image_serves_predictions_as_a_non_root_user(
-    served_image: ServedImage, trained_project: Path
+    served_image: ServedImage, served_project: Path
 ) -> None:
     base = served_image.base_url
     assert call(f"{base}/health") == (200, {"status": "ok"})
-    target = yaml.safe_load((trained_project / "params.yaml").read_text())["data"]["target"]
-    classes = yaml.safe_load((trained_project / "schema.yaml").read_text())["columns"][target]
-    test_split = (trained_project / "data/prepared/test.csv").read_text().splitlines()
+    target = yaml.safe_load((served_project / "params.yaml").read_text())["data"]["target"]
+    classes = yaml.safe_load((served_project / "schema.yaml").read_text())["columns"][target]
+    test_split = (served_project / "data/prepared/test.csv").read_text().splitlines()
     header = test_split[0].split(",")
     rows = [dict(zip(header, line.split(","), strict=True)) for line in test_split[1:4]]
     rows = [{name: float(value) for name, value in row.items() if name != target} for row in rows]
@@ -477,11 +482,11 @@ def test_image_serves_predictions_as_a_non_root_user(
     assert len(labels) == 3
     assert set(labels) <= set(classes["allowed"])
 
-    lock = yaml.safe_load((trained_project / "dvc.lock").read_text())
+    lock = yaml.safe_load((served_project / "dvc.lock").read_text())
     md5 = next(
         out["md5"] for out in lock["stages"]["train"]["outs"] if out["path"] == "models/model.skops"
     )
-    commit = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
+    commit = run(["git", "rev-parse", "HEAD"], served_project).stdout.strip()
     status, model = call(f"{base}/model")
     # `nox -s image` labels a tree that earlier tests edited (binder/requirements.txt) -dirty.
     assert (model["md5"], model["git_sha"].removesuffix("-dirty")) == (md5, commit)
@@ -499,13 +504,14 @@ def test_image_serves_predictions_as_a_non_root_user(
 
 @pytest.mark.project
 def test_bench_measures_predict_on_a_project(
-    trained_project: Path, template_repo: Path, tmp_path: Path
+    served_project: Path, template_repo: Path, tmp_path: Path
 ) -> None:
     """docs/serving.md's benchmark command, from a clone of the template repository."""
     clone = tmp_path / "template"
     run(["git", "clone", "--quiet", str(template_repo), str(clone)], tmp_path)
     commands = shell_block("serving.md", "Benchmark")
-    script = as_script(commands, {"/path/to/my-project": str(trained_project)})
+    # --quick bounds the run at 300 requests or 15 s, as CI's benchmark does.
+    script = as_script(commands, {"/path/to/my-project": f"{served_project} --quick"})
     output = run(["bash", "-c", script], clone).stdout
     figures = re.search(r"^(\d+) requests at concurrency 8 in [\d.]+ s, (\d+) errors$", output,
                         re.MULTILINE)  # fmt: skip
@@ -516,25 +522,25 @@ def test_bench_measures_predict_on_a_project(
 
 
 @pytest.mark.project
-def test_serve_session_names_the_checked_out_commit(trained_project: Path) -> None:
+def test_serve_session_names_the_checked_out_commit(served_project: Path) -> None:
     """`nox -s serve`, as a developer runs it: /model names the commit, not `unknown`, and
     the README's example request gets a prediction."""
     port = free_port()
-    log = trained_project.parent / "serve-session.log"
+    log = served_project.parent / "serve-session.log"
     session = ["uv", "run", "--locked", "nox", "-s", "serve", "--", "--port", str(port)]
-    server = start_server(session, trained_project, log)
+    server = start_server(session, served_project, log)
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/ready", server, log)
-        commit = run(["git", "rev-parse", "HEAD"], trained_project).stdout.strip()
+        commit = run(["git", "rev-parse", "HEAD"], served_project).stdout.strip()
         # Earlier tests may have rewritten tracked files (binder/requirements.txt).
-        edited = run(["git", "status", "--porcelain", "--untracked-files=no"], trained_project)
+        edited = run(["git", "status", "--porcelain", "--untracked-files=no"], served_project)
         expected = commit + ("-dirty" if edited.stdout else "")
         assert call(f"http://127.0.0.1:{port}/model")[1]["git_sha"] == expected
         # The README's request, as written: the example schema.yaml accepts, sent with curl.
-        readme = (trained_project / "README.md").read_text()
+        readme = (served_project / "README.md").read_text()
         block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "--example" in b)
         script = as_script(block, {"127.0.0.1:8000": f"127.0.0.1:{port}"})
-        answer = run(["bash", "-c", script], trained_project).stdout
+        answer = run(["bash", "-c", script], served_project).stdout
         predictions = json.loads(answer.strip().splitlines()[-1])["predictions"]
         assert len(predictions) == 1 and "label" in predictions[0], answer
     finally:
@@ -557,13 +563,13 @@ esac
 
 @pytest.mark.project
 def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
-    trained_project: Path, tmp_path: Path
+    served_project: Path, tmp_path: Path
 ) -> None:
     """`nox -s deploy`, as CI calls it, against a stand-in kubectl whose port-forward serves
     the trained model here: the manifests are applied with the image pinned, the rollout
     awaited, and the smoke test's prediction (the example /openapi.json publishes) goes
     through."""
-    package = read_answers(trained_project)["package_name"]
+    package = read_answers(served_project)["package_name"]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     kubectl = bin_dir / "kubectl"
@@ -574,7 +580,7 @@ def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
     env = [f"PATH={bin_dir}{os.pathsep}{os.environ['PATH']}", f"KUBECTL_LOG={log}"]
     env += [f"SMOKE_PORT={free_port()}", "KUBE_SERVER="]
     session = ["uv", "run", "--locked", "--only-group", "ci", "nox", "-s", "deploy", "--"]
-    result = run(["env", *env, *session, "staging", image], trained_project)
+    result = run(["env", *env, *session, "staging", image], served_project)
     output = result.stdout + result.stderr
     assert f"deployed {image} to staging" in output
     assert re.search(r"smoke: model [0-9a-f]{12} answered \{", output), output[-2000:]
@@ -587,7 +593,7 @@ def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
     assert any(call.startswith(f"rollout status --namespace={namespace}") for call in calls)
 
     refused = run(["env", *env, *session, "staging", "registry.example/model:latest"],
-                  trained_project, check=False)  # fmt: skip
+                  served_project, check=False)  # fmt: skip
     assert refused.returncode != 0
     assert "the image must be pinned by digest" in refused.stdout + refused.stderr
 
@@ -620,7 +626,7 @@ def test_dev_container_sets_the_project_up(
     remote user (the editor matches its user id to yours), devcontainer.json's
     postCreateCommand run as that user. Then the lint session passes inside, the hooks are
     installed, and the workspace holds no environment of the container's."""
-    project = render(template_repo, tmp_path / "project", ANSWERS)
+    project = render(template_repo, tmp_path / "project", TRAINED_ANSWERS)
     run(["git", "init", "--quiet", "-b", "main"], project)
     config = json.loads((project / ".devcontainer/devcontainer.json").read_text(encoding="utf-8"))
     user, workspace = config["remoteUser"], "/workspaces/project"
@@ -650,7 +656,7 @@ def test_dev_container_sets_the_project_up(
     finally:
         run(["buildah", "rm", container], tmp_path, check=False)
         run(["buildah", "rmi", "--force", image], tmp_path, check=False)
-    assert version.startswith(f"Python {ANSWERS['python_version']}."), version
+    assert version.startswith(f"Python {TRAINED_ANSWERS['python_version']}."), version
     assert (project / "uv.lock").is_file(), "uv sync locks a project that has no uv.lock yet"
     assert (project / ".git/hooks/pre-commit").is_file(), "pre-commit hooks are installed"
     assert not (project / ".venv").exists(), "the container's environment stays outside"

@@ -62,6 +62,15 @@ def positive_class(names: tuple[Any, ...], params: dict[str, Any]) -> Any | None
     raise InputError(msg)
 
 
+def roc_auc(y_true: np.ndarray, probabilities: np.ndarray, classes: Classes) -> float:
+    """ROC AUC: of the positive class with two classes, one-vs-rest macro with more."""
+    labels = list(classes.names)
+    if classes.binary:
+        column = probabilities[:, labels.index(classes.positive)]
+        return float(metrics.roc_auc_score(y_true == classes.positive, column))
+    return float(metrics.roc_auc_score(y_true, probabilities, multi_class="ovr", labels=labels))
+
+
 def score(y_true: pd.Series, probabilities: np.ndarray, classes: Classes) -> dict[str, Any]:
     """Metrics rounded so that diffs show real changes only; ``per_class`` by class name."""
     labels = list(classes.names)
@@ -76,21 +85,15 @@ def score(y_true: pd.Series, probabilities: np.ndarray, classes: Classes) -> dic
         column = probabilities[:, labels.index(classes.positive)]
         is_positive = y_true_array == classes.positive
         shared: dict[str, Any] = {"pos_label": classes.positive, "average": "binary"}
-        areas = {
-            "roc_auc": metrics.roc_auc_score(is_positive, column),
-            "average_precision": metrics.average_precision_score(is_positive, column),
-        }
+        precision_area = metrics.average_precision_score(is_positive, column)
     else:
         shared = {"average": "macro", "labels": labels}
         onehot = label_binarize(y_true_array, classes=labels)
-        areas = {
-            "roc_auc": metrics.roc_auc_score(
-                y_true_array, probabilities, multi_class="ovr", labels=labels
-            ),
-            "average_precision": metrics.average_precision_score(
-                onehot, probabilities, average="macro"
-            ),
-        }
+        precision_area = metrics.average_precision_score(onehot, probabilities, average="macro")
+    areas = {
+        "roc_auc": roc_auc(y_true_array, probabilities, classes),
+        "average_precision": precision_area,
+    }
     values |= {
         "precision": metrics.precision_score(y_true_array, y_pred, zero_division=0, **shared),
         "recall": metrics.recall_score(y_true_array, y_pred, zero_division=0, **shared),
