@@ -63,6 +63,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("project_variant", chosen, ids=lambda v: v.name, scope="session")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep tests that share a costly fixture on one pytest-xdist worker (`--dist loadgroup`,
     as `nox -s tests` runs them), so that no two workers set up the same project: those of
