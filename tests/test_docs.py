@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -122,6 +123,37 @@ def test_hook_fails_without_its_placeholder() -> None:
     assert hook.on_page_markdown("# Home", page=other, config=config, files=None) == "# Home"
     with pytest.raises(PluginError, match="placeholder"):
         hook.on_page_markdown("# Options, hand-written", page=options, config=config, files=None)
+
+
+def test_report_example_is_a_report_the_site_build_wrote(site: Path) -> None:
+    """docs/report-example.md shows what `nox -s report` wrote at build time (see
+    docs/_hooks/report_example.py): the gate's verdict, the changed parameters and every
+    image, each a PNG in the site."""
+    page = (site / "report-example.html").read_text(encoding="utf-8")
+    assert "<!-- report:" not in page, "the placeholder was not replaced"
+    assert re.search(r"Model report: (passed|FAILED)", page)
+    assert re.search(r"Threshold: <code>roc_auc</code> = [\d.]+ against a minimum of", page)
+    for name, old, new in (("n_estimators", 200, 10), ("max_depth", 8, 4)):
+        assert re.search(rf"train\.random_forest\.{name}</td>\s*<td>{old}</td>\s*<td>{new}<", page)
+    images = re.findall(r'<img alt="[^"]*" src="(report-example/[^"]+\.png)"', page)
+    assert len(images) >= 3, "ROC, precision-recall and confusion matrices"
+    for image in images:
+        assert (site / image).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), image
+
+
+def test_report_example_hook_fails_without_its_placeholder() -> None:
+    spec = importlib.util.spec_from_file_location("report_hook", DOCS / "_hooks/report_example.py")
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="report-example.md"))
+    other = SimpleNamespace(file=SimpleNamespace(src_uri="index.md"))
+    config = SimpleNamespace(config_file_path=str(REPO_ROOT / "mkdocs.yml"))
+    assert hook.on_page_markdown("# Home", page=other, config=config, files=None) == "# Home"
+    with pytest.raises(PluginError, match="placeholder"):
+        hook.on_page_markdown("# Hand-written", page=page, config=config, files=None)
+    report = "<!-- ml-report -->\n## Model report\n\n![roc](roc.png)\n"
+    assert hook.page_text(report) == "### Model report\n\n![roc](report-example/roc.png)"
 
 
 def test_validator_messages_leave_the_jinja_out() -> None:
