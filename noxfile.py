@@ -71,10 +71,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lint and format-check this repository's Python code (the template is checked by tests)."""
+    """Lint, format-check and type-check (mypy, strict) this repository's Python code; the
+    template's is checked in the projects the tests generate."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
 
 
 # The demo commits what it made as this author, and records the commit in the demo's git config:

@@ -53,7 +53,7 @@ def prepare_project(destination: Path) -> Path:
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def sample_body(project: Path) -> bytes:

@@ -90,7 +90,7 @@ def in_process_samples(tool: str, template: Path, repetitions: int, scratch: Pat
     """Seconds per in-process render, measured in a worker process."""
     command: list[str | Path] = [sys.executable, "-m", "bench.render", tool, template, scratch]
     command.append(str(repetitions))
-    return json.loads(run(command, ROOT).splitlines()[-1])
+    return [float(seconds) for seconds in json.loads(run(command, ROOT).splitlines()[-1])]
 
 
 def render_figures(

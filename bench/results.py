@@ -49,7 +49,7 @@ def lookup(results: dict[str, Any], path: tuple[str, ...]) -> float | None:
         if not isinstance(value, dict) or key not in value:
             return None
         value = value[key]
-    return value
+    return float(value) if value is not None else None
 
 
 def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:

@@ -181,7 +181,10 @@ def render(template: Path, destination: Path, answers: dict[str, Any]) -> Path:
 
 
 def read_answers(project: Path) -> dict[str, Any]:
-    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers: dict[str, Any] = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    return answers
 
 
 @pytest.fixture(scope="session")
@@ -294,7 +297,7 @@ def point_params_at(project: Path, source: str, target: str, positive_class: str
         r"(?m)^(  positive_class: )\S+": positive_class or "null",
     }
     for pattern, value in edits.items():
-        text, count = re.subn(pattern, lambda match, value=value: match.group(1) + value, text)
+        text, count = re.subn(pattern, lambda match: match.group(1) + value, text)  # noqa: B023
         assert count == 1, f"params.yaml no longer has one line matching {pattern!r}"
     params.write_text(text, encoding="utf-8")
 
@@ -311,7 +314,8 @@ def stages_affected_by(project: Path, param: str) -> list[str]:
     def names(entries: list[Any]) -> set[str]:
         return {entry if isinstance(entry, str) else next(iter(entry)) for entry in entries}
 
-    affected, written = [], set()
+    affected: list[str] = []
+    written: set[str] = set()
     for name, stage in yaml.safe_load((project / "dvc.yaml").read_text())["stages"].items():
         declared = names(stage.get("params", []))
         reads = names(stage.get("deps", []))

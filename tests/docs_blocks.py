@@ -128,7 +128,7 @@ def sessions_the_tests_run() -> set[str]:
                 and len(node.args) > 1
                 and isinstance(node.args[1], ast.Constant)
             ):
-                found.add(node.args[1].value)
+                found.add(str(node.args[1].value))
     for key in executed_blocks():
         found |= set(re.findall(r"uv run (?:--locked )?nox -s ([\w-]+)", shell_block(*key)))
     return found

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ def check(command: list[str], cwd: Path) -> str:
 def github_workflows(project: Path) -> dict[str, dict[str, Any]]:
     workflows = sorted((project / ".github/workflows").glob("*.yml"))
     return {path.name: yaml.safe_load(path.read_text()) for path in workflows}
+
+
+def triggers(workflow: Mapping[Any, Any]) -> dict[str, Any]:
+    """A workflow's `on:` events (YAML 1.1 reads a bare `on` as true)."""
+    events: dict[str, Any] = workflow["on"] if "on" in workflow else workflow[True]
+    return events
 
 
 def gitlab_jobs(project: Path) -> dict[str, dict[str, Any]]:

@@ -210,7 +210,7 @@ def parse_notebook(text: str, where: str) -> dict[str, Any]:
     for number, cell in enumerate(notebook["cells"]):
         if cell["cell_type"] == "code":
             parse_python("".join(cell["source"]), f"{where} cell {number}")
-    return notebook
+    return dict(notebook)
 
 
 def parse_ini(text: str, where: str) -> configparser.ConfigParser:

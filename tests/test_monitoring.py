@@ -24,7 +24,7 @@ import yaml
 from .conftest import copy_project, read_answers, render, run, system_tool
 from .docs_blocks import as_script, shell_block
 from .matrix import Variant
-from .test_ci import github_workflows, gitlab_jobs
+from .test_ci import github_workflows, gitlab_jobs, triggers
 
 SHIFTED = "mean_radius"
 # Scores the rows of a CSV file with the project's own service, logging them, and prints
@@ -105,8 +105,8 @@ def test_monitor_jobs_run_on_a_schedule_with_least_privilege(
 ) -> None:
     project = render(template_repo, tmp_path / "project", {"ci_provider": "both"})
     workflow = github_workflows(project)["monitor.yml"]
-    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
-    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    events = triggers(workflow)
+    assert set(events) == {"schedule", "workflow_dispatch"}
     job = workflow["jobs"]["monitor"]
     assert job["permissions"] == {"contents": "read", "issues": "write"}
     assert "nox -s monitor" in str(job["steps"])

@@ -68,7 +68,8 @@ def call(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+        answer: dict[str, Any] = json.loads(response.read())
+        return answer
 
 
 def served_answers(project: Path, row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -134,7 +135,8 @@ def bring(project: Path, csv_file: Path, positive_class: str | None) -> dict[str
     for column in ("tenure_months", "monthly_charges", "auto_pay", "plan", "region", "tier"):
         assert column in output, f"the schema command says nothing about {column}"
     assert "quality gate passed" in output
-    return yaml.safe_load((project / "schema.yaml").read_text(encoding="utf-8"))
+    schema: dict[str, Any] = yaml.safe_load((project / "schema.yaml").read_text(encoding="utf-8"))
+    return schema
 
 
 def check_project(

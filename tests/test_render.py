@@ -17,12 +17,15 @@ from .conftest import read_answers, render
 from .matrix import COPIER_YML, Variant, choice_questions, covered_values, questions
 from .test_hostile import parse_every_file
 
-MODULES = ("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "revision")
-MODULES += ("monitor",)
-MODULES += ("report", "train", "validate", "contract", "classification", "schema")
-TESTS = ("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io")
-TESTS += ("test_pipeline", "test_prepare", "test_publish", "test_train", "test_validate")
-TESTS += ("test_monitor", "rows", "test_schema")
+MODULES = (
+    *("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "revision"),
+    *("monitor", "report", "train", "validate", "contract", "classification", "schema"),
+)
+TESTS = (
+    *("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io"),
+    *("test_pipeline", "test_prepare", "test_publish", "test_train", "test_validate"),
+    *("test_monitor", "rows", "test_schema"),
+)
 COMMON_FILES = {
     ".copier-answers.yml",
     ".pre-commit-config.yaml",

@@ -75,7 +75,8 @@ HOOKS = {
 
 
 def pre_commit_config(project: Path) -> dict[str, Any]:
-    return yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    config: dict[str, Any] = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    return config
 
 
 def hooks(project: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -108,8 +109,8 @@ def test_every_hook_passes(variant: Variant, rendered: Path, tmp_path: Path) -> 
     # A committed copy: several hooks ask git about the files, and tools leave caches behind.
     project = tmp_path / "project"
     shutil.copytree(rendered, project)
-    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "x"]):
-        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True)
+    for git in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "x"]):
+        subprocess.run(["git", *git], cwd=project, check=True, capture_output=True)
     files = project_files(project)
     failures = []
     for _, hook in hooks(rendered):

@@ -327,7 +327,7 @@ def served_image(
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
@@ -374,7 +374,9 @@ def server_uids(port: int) -> set[int]:
             continue
         program = Path(argv[0].decode(errors="replace")).name
         if program.startswith("python") and str(port).encode() in argv:
-            uids.add(int(re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE).group(1)))
+            uid = re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE)
+            assert uid, status
+            uids.add(int(uid.group(1)))
     return uids
 
 
@@ -474,8 +476,8 @@ def test_image_serves_predictions_as_a_non_root_user(
     classes = yaml.safe_load((served_project / "schema.yaml").read_text())["columns"][target]
     test_split = (served_project / "data/prepared/test.csv").read_text().splitlines()
     header = test_split[0].split(",")
-    rows = [dict(zip(header, line.split(","), strict=True)) for line in test_split[1:4]]
-    rows = [{name: float(value) for name, value in row.items() if name != target} for row in rows]
+    texts = [dict(zip(header, line.split(","), strict=True)) for line in test_split[1:4]]
+    rows = [{name: float(value) for name, value in row.items() if name != target} for row in texts]
     status, answer = call(f"{base}/predict", {"rows": rows})
     assert status == 200, answer
     labels = [prediction["label"] for prediction in answer["predictions"]]

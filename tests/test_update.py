@@ -373,6 +373,7 @@ def offline_hook_repositories(project: Path, tmp_path: Path, patch: pytest.Monke
         manifest = []
         for hook in repo["hooks"]:
             command, pattern = HOOKS[hook["id"]]
+            assert command is not None, "a hook of a hook repository runs a tool from PyPI"
             language = "python" if hook.get("additional_dependencies") else "system"
             if language == "system":
                 command = [str(Path(sys.executable).parent / command[0]), *command[1:]]

@@ -29,7 +29,8 @@ EXPRESSION = re.compile(r"(\{\{.*?\}\})", re.DOTALL)
 def load_spec(config: MkDocsConfig) -> dict[str, Any]:
     """copier.yml, found next to mkdocs.yml."""
     path = Path(config.config_file_path).parent / "copier.yml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return spec
 
 
 def asked_questions(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
