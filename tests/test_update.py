@@ -471,3 +471,54 @@ def test_a_parameter_added_by_a_release_reaches_an_existing_project(
     )
     assert note in result.stdout + result.stderr
     assert "n_estimators: 20" in (project / "params.yaml").read_text()
+
+
+def previous_release() -> str:
+    """The newest vX.Y.Z tag of this repository."""
+    listed = run(["git", "tag", "--list", "v*", "--sort=-v:refname"], REPO_ROOT).stdout.split()
+    if not listed:
+        pytest.fail("this clone has no release tag: `git fetch --tags` brings them")
+    return listed[0]
+
+
+def follow_migration_notes(project: Path) -> None:
+    """What CHANGELOG.md's migration notes since the previous release ask of a project by
+    hand: one still on the sample data with its label from v0.1.0 renames it."""
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    if "source: sklearn:breast_cancer" in text and re.search(r"(?m)^  target: target\b", text):
+        params.write_text(re.sub(r"(?m)^  target: target\b", "  target: diagnosis", text))
+        edit(project, "schema.yaml", "target: {type: int, allowed: [0, 1]}",
+             "diagnosis: {type: category, allowed: [malignant, benign]}")  # fmt: skip
+
+
+@pytest.mark.project
+def test_a_project_of_the_previous_release_updates_to_this_one(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """A project generated from the newest release tag takes this version of the template
+    with `copier update`: nothing conflicts, and once the CHANGELOG's migration notes are
+    followed, its lint, tests and pipeline pass."""
+    tag = previous_release()
+    template = tmp_path / "template"
+    run(["git", "clone", "--quiet", str(REPO_ROOT), str(template)], tmp_path)
+    for path in template.iterdir():  # the clone's next commit: the template under test
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(template_repo, template, ignore=shutil.ignore_patterns(".git"),
+                    dirs_exist_ok=True)  # fmt: skip
+    run(["git", "add", "--all"], template)
+    run(["git", "commit", "--quiet", "--allow-empty", "-m", "The template under test"], template)
+    project = tmp_path / "project"
+    run_copy(str(template), str(project), defaults=True, quiet=True, vcs_ref=tag)
+    for command in (["init", "--quiet", "-b", "main"], ["add", "--all"]):
+        run(["git", *command], project)
+    run(["git", "commit", "--quiet", "-m", f"Generated from {tag}"], project)
+
+    run_update(str(project), defaults=True, overwrite=True, quiet=True, unsafe=True, vcs_ref="HEAD")
+    assert leftovers(project) == []
+    assert read_answers(project)["_commit"] != tag
+    follow_migration_notes(project)
+    commit(project, "Update the template")
+    install(project)
+    run(["uv", "run", "--locked", "nox", "-s", "lint", "tests", "pipeline"], project)
