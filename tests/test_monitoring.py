@@ -202,6 +202,7 @@ def monitored(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -
         like = run([*environment, *ci_call], project, False)
     finally:
         server.shutdown()
+        server.server_close()
     like_metrics = (project / "reports/monitor/drift.prom").read_text()
     # As docs/monitoring.md shows it, on the file the first run fetched, now other logs.
     shutil.copy(logs / "shifted.jsonl", project / "data/monitoring/latest")

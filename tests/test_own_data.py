@@ -76,11 +76,13 @@ def served_answers(project: Path, row: dict[str, Any]) -> tuple[dict[str, Any], 
     """Start `nox -s serve` on a free port; return /model and /predict's answer for ``row``."""
     port = free_port()
     command = ["uv", "run", "--locked", "nox", "-s", "serve", "--", "--port", str(port)]
+    log = project.parent / "serve.log"
     # A session of its own, so that stopping it stops nox, uv and uvicorn together.
-    server = subprocess.Popen(
-        command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            command, cwd=project, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -90,9 +92,8 @@ def served_answers(project: Path, row: dict[str, Any]) -> tuple[dict[str, Any], 
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    os.killpg(server.pid, signal.SIGKILL)
-                    output = server.stdout.read().decode() if server.stdout else ""
-                    pytest.fail(f"the service did not become ready:\n{output[-3000:]}")
+                    text = log.read_text(encoding="utf-8", errors="replace")
+                    pytest.fail(f"the service did not become ready:\n{text[-3000:]}")
                 time.sleep(0.5)
         return call(f"{base}/model"), call(f"{base}/predict", {"rows": [row]})
     finally:

@@ -338,7 +338,8 @@ def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        with error:
+            return error.code, json.loads(error.read())
 
 
 def start_server(command: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
