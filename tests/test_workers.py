@@ -35,7 +35,7 @@ def test_tests_of_one_group_run_on_one_worker(tmp_path: Path) -> None:
     (tmp_path / "test_grouped.py").write_text(GROUPED, encoding="utf-8")
     (tmp_path / "test_alone.py").write_text(ALONE, encoding="utf-8")
     command = [sys.executable, "-m", "pytest", "-v", "-n", "2", "--dist", "loadgroup"]
-    output = run([*command, "-p", "no:cacheprovider", "-p", "no:randomly"], tmp_path).stdout
+    output = run([*command, "-p", "no:cacheprovider"], tmp_path).stdout
     workers = {
         name: {
             worker

@@ -27,7 +27,6 @@ from .config import (
     PLOT_IMAGE_DIR,
     SCHEMA_FILE,
     TEST_DATA,
-    InputError,
     load_params,
     param,
     run_stage,
@@ -44,19 +43,19 @@ def importance(
     model: Any,
     features: pd.DataFrame,
     y_true: pd.Series,
+    probabilities: np.ndarray,
     params: dict[str, Any],
     classes: classification.Classes,
 ) -> pd.DataFrame:
-    """Permutation importance: how much ROC AUC drops when each raw column is shuffled
+    """Permutation importance: how much ROC AUC drops from the model's (its
+    ``probabilities`` on ``features``) when each raw column is shuffled
     (``evaluate.importance_repeats`` times, from ``evaluate.seed``), largest first."""
-    repeats = param(params, "evaluate.importance_repeats", int)
-    if repeats < 1:
-        raise InputError(
-            f"params.yaml: evaluate.importance_repeats is {repeats}; expected 1 or more"
-        )
+    repeats = param(
+        params, "evaluate.importance_repeats", int, check=(lambda n: n >= 1, "of 1 or more")
+    )
     rng = np.random.default_rng(param(params, "evaluate.seed", int))
     truth = np.asarray(y_true.tolist())
-    baseline = classification.roc_auc(truth, model.predict_proba(features), classes)
+    baseline = classification.roc_auc(truth, probabilities, classes)
     rows = len(features)
     copies = [
         (column, rng.permutation(rows)) for column in features.columns for _ in range(repeats)
@@ -68,11 +67,12 @@ def importance(
         shuffled = []
         for column, order in batch:
             copy = features.copy()
-            copy[column] = features[column].to_numpy()[order]
+            # The column's own values in another order, its type (a category's) kept.
+            copy[column] = features[column].iloc[order].set_axis(features.index)
             shuffled.append(copy)
-        probabilities = model.predict_proba(pd.concat(shuffled, ignore_index=True))
+        predicted = model.predict_proba(pd.concat(shuffled, ignore_index=True))
         for index, (column, _) in enumerate(batch):
-            part = probabilities[index * rows : (index + 1) * rows]
+            part = predicted[index * rows : (index + 1) * rows]
             drops[column].append(baseline - classification.roc_auc(truth, part, classes))
     ranked = pd.DataFrame(
         {"feature": list(drops), "importance": [float(np.mean(d)) for d in drops.values()]}
@@ -95,7 +95,7 @@ def run(params: dict[str, Any], model_path: Path, test_path: Path, schema_file: 
     predicted = pd.Series(model.classes_[probabilities.argmax(axis=1)], index=y_true.index)
     tables = classification.curve_tables(y_true, probabilities, classes) | {
         "predictions": pd.DataFrame({"actual": y_true, "predicted": predicted}),
-        "feature_importance": importance(model, features, y_true, params, classes),
+        "feature_importance": importance(model, features, y_true, probabilities, params, classes),
     }
 
     METRICS_FILE.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
