@@ -195,11 +195,19 @@ def bench(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site into build/site; any warning or broken link fails it."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "build" / "site"))
+    # The report example renders and runs a default project, on its Python version.
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(ROOT / "build" / "site"),
+        env=interpreter_env(),
+    )
 
 
 @nox.session(name="docs-serve")
 def docs_serve(session: nox.Session) -> None:
     """Serve the documentation site at http://127.0.0.1:8000, rebuilt on every change."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
-    session.run("mkdocs", "serve", *session.posargs)
+    session.run("mkdocs", "serve", *session.posargs, env=interpreter_env())
