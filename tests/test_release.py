@@ -21,19 +21,37 @@ CHANGELOG = REPO_ROOT / "CHANGELOG.md"
 WORKFLOW = REPO_ROOT / ".github/workflows/ci.yml"
 HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
 VERSION_HEADING = re.compile(r"v(\d+)\.(\d+)\.(\d+) — \S.*")
+COMMIT_LINE = re.compile(r"^Commit: ([0-9a-f]{40})$", re.MULTILINE)
+
+
+def entries(text: str) -> list[tuple[str, str]]:
+    """The changelog's entries, newest first: (heading, body)."""
+    headings = list(HEADING.finditer(text))
+    return [
+        (heading.group(1), text[heading.end() : later.start() if later else len(text)])
+        for heading, later in zip(headings, [*headings[1:], None], strict=True)
+    ]
+
+
+def released_commits(text: str) -> dict[str, str]:
+    """Each release's tag and the commit its entry names, newest first."""
+    named = {}
+    for title, body in entries(text):
+        commit = COMMIT_LINE.search(body)
+        if VERSION_HEADING.fullmatch(title) and commit:
+            named[title.split(" — ")[0]] = commit.group(1)
+    return named
 
 
 def changelog_problems(text: str) -> list[str]:
     """What is wrong with a changelog's entries: each is `## Unreleased` (first only) or
-    `## vX.Y.Z — title`, newest first, and holds a `Migration:` line."""
-    headings = list(HEADING.finditer(text))
-    if not headings:
+    `## vX.Y.Z — title`, newest first, and holds a `Migration:` line; a release names its
+    tagged commit (`Commit: <sha>`) unless it is the newest entry, whose commit is the
+    release itself until the next entry opens."""
+    if not entries(text):
         return ["no entry (`## vX.Y.Z — title`)"]
     problems, previous = [], None
-    for index, heading in enumerate(headings):
-        title = heading.group(1)
-        end = headings[index + 1].start() if index + 1 < len(headings) else len(text)
-        body = text[heading.end() : end]
+    for index, (title, body) in enumerate(entries(text)):
         if not re.search(r"^Migration: \S", body, re.MULTILINE):
             problems.append(f"{title}: no `Migration:` line saying whether a migration runs")
         if title == "Unreleased":
@@ -44,6 +62,8 @@ def changelog_problems(text: str) -> list[str]:
         if not version:
             problems.append(f"{title}: not `vX.Y.Z — title`")
             continue
+        if index and not COMMIT_LINE.search(body):
+            problems.append(f"{title}: no `Commit:` line naming the tagged commit")
         number = tuple(int(part) for part in version.groups())
         if previous is not None and number >= previous:
             problems.append(f"{title}: entries go newest first")
@@ -52,16 +72,23 @@ def changelog_problems(text: str) -> list[str]:
 
 
 def test_changelog_check_finds_what_it_must() -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
     good = (
         "# Changelog\n\n## Unreleased\n\n- x\n\nMigration: none.\n\n"
-        "## v0.1.0 — first\n\nMigration: none.\n"
+        f"## v0.1.0 — first\n\nCommit: {sha}\n\nMigration: none.\n"
     )
     assert changelog_problems(good) == []
+    assert released_commits(good) == {"v0.1.0": sha}
+    just_released = good.split("## Unreleased")[0] + good.split("Migration: none.\n\n", 1)[1]
+    assert changelog_problems(just_released.replace(f"Commit: {sha}\n\n", "")) == []
+    assert changelog_problems(good.replace(f"Commit: {sha}\n\n", "")) == [
+        "v0.1.0 — first: no `Commit:` line naming the tagged commit"
+    ]
     missing = good.replace("Migration: none.\n\n## v0.1.0", "## v0.1.0")
     assert changelog_problems(missing) == [
         "Unreleased: no `Migration:` line saying whether a migration runs"
     ]
-    order = good + "\n## v0.2.0 — later\n\nMigration: none.\n"
+    order = good + f"\n## v0.2.0 — later\n\nCommit: {sha}\n\nMigration: none.\n"
     assert changelog_problems(order) == ["v0.2.0 — later: entries go newest first"]
     assert changelog_problems("## 0.3 (soon)\n\nMigration: none.\n") == [
         "0.3 (soon): not `vX.Y.Z — title`"
@@ -73,17 +100,29 @@ def test_every_changelog_entry_says_whether_a_migration_runs() -> None:
 
 
 def test_release_tags_are_annotated_and_described() -> None:
-    """Every vX.Y.Z tag this clone has is annotated and has its CHANGELOG entry."""
+    """Every vX.Y.Z tag this clone has is annotated, has its CHANGELOG entry, and is on the
+    commit that entry names (a clone may have no tags: the entries name the commits)."""
     tags = subprocess.run(
         ["git", "tag", "--list", "v*"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    entries = {h.split(" — ")[0] for h in HEADING.findall(CHANGELOG.read_text(encoding="utf-8"))}
+    text = CHANGELOG.read_text(encoding="utf-8")
+    described = {title.split(" — ")[0] for title, _ in entries(text)}
+    named = released_commits(text)
+    for tag, commit in named.items():
+        ancestor = ["git", "merge-base", "--is-ancestor", commit, "HEAD"]
+        assert subprocess.run(ancestor, cwd=REPO_ROOT).returncode == 0, f"{tag}: {commit}?"
     for tag in tags:
         kind = subprocess.run(
             ["git", "cat-file", "-t", tag], cwd=REPO_ROOT, capture_output=True, text=True
         ).stdout.strip()
         assert kind == "tag", f"{tag} is a lightweight tag: use `git tag -a {tag}`"
-        assert tag in entries, f"{tag} has no entry in CHANGELOG.md"
+        assert tag in described, f"{tag} has no entry in CHANGELOG.md"
+        if tag in named:
+            on = subprocess.run(
+                ["git", "rev-list", "-n", "1", tag],
+                cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+            ).stdout.strip()  # fmt: skip
+            assert on == named[tag], f"{tag} is on {on}; CHANGELOG.md names {named[tag]}"
 
 
 def workflow() -> dict[str, Any]:

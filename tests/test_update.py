@@ -20,6 +20,7 @@ from copier import run_copy, run_update
 
 from .conftest import REPO_ROOT, install, read_answers, run
 from .docs_blocks import FENCE, as_script, run_at_a_terminal, shell_block
+from .test_release import CHANGELOG, released_commits
 from .test_security import HOOKS
 
 CONFLICT_MARKER = "<<<<<<< "
@@ -473,12 +474,12 @@ def test_a_parameter_added_by_a_release_reaches_an_existing_project(
     assert "n_estimators: 20" in (project / "params.yaml").read_text()
 
 
-def previous_release() -> str:
-    """The newest vX.Y.Z tag of this repository."""
-    listed = run(["git", "tag", "--list", "v*", "--sort=-v:refname"], REPO_ROOT).stdout.split()
-    if not listed:
-        pytest.fail("this clone has no release tag: `git fetch --tags` brings them")
-    return listed[0]
+def previous_release() -> tuple[str, str]:
+    """The newest release whose CHANGELOG entry names its commit: (tag, commit)."""
+    named = released_commits(CHANGELOG.read_text(encoding="utf-8"))
+    if not named:
+        pytest.fail("CHANGELOG.md names no released commit (`Commit: <sha>`)")
+    return next(iter(named.items()))
 
 
 def follow_migration_notes(project: Path) -> None:
@@ -499,9 +500,11 @@ def test_a_project_of_the_previous_release_updates_to_this_one(
     """A project generated from the newest release tag takes this version of the template
     with `copier update`: nothing conflicts, and once the CHANGELOG's migration notes are
     followed, its lint, tests and pipeline pass."""
-    tag = previous_release()
+    tag, released = previous_release()
     template = tmp_path / "template"
-    run(["git", "clone", "--quiet", str(REPO_ROOT), str(template)], tmp_path)
+    # The release's tag as the template's users see it, whether or not this clone has tags.
+    run(["git", "clone", "--quiet", "--no-tags", str(REPO_ROOT), str(template)], tmp_path)
+    run(["git", "tag", "--annotate", tag, released, "-m", tag], template)
     for path in template.iterdir():  # the clone's next commit: the template under test
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()

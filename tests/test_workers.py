@@ -29,8 +29,8 @@ def test_alone(number):
 
 
 def test_tests_of_one_group_run_on_one_worker(tmp_path: Path) -> None:
-    """What `nox -s tests` relies on (`--dist loadgroup`): a group stays on one worker while
-    other tests spread over both."""
+    """What `nox -s tests` relies on (`--dist loadgroup`): a group stays on one worker, and
+    the other worker takes other tests."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     (tmp_path / "test_grouped.py").write_text(GROUPED, encoding="utf-8")
     (tmp_path / "test_alone.py").write_text(ALONE, encoding="utf-8")
@@ -45,4 +45,5 @@ def test_tests_of_one_group_run_on_one_worker(tmp_path: Path) -> None:
         for name in ("test_grouped", "test_alone")
     }
     assert len(workers["test_grouped"]) == 1, output
-    assert len(workers["test_alone"]) == 2, output
+    # Which worker takes the ungrouped tests depends on timing; both workers work.
+    assert len(workers["test_grouped"] | workers["test_alone"]) == 2, output
