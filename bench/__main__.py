@@ -37,7 +37,6 @@ class Plan:
     seconds: float
 
 
-CONCURRENCY = 8  # threads sending /predict requests
 FULL = Plan("full", repetitions=7, requests=2000, seconds=60)
 QUICK = Plan("quick", repetitions=3, requests=300, seconds=15)
 
@@ -85,6 +84,22 @@ def measure_first_green(template: Path, scratch: Path, uv_env: dict[str, str]) -
     return runs
 
 
+def serving_environment(project: Path, scratch: Path, uv_env: dict[str, str]) -> dict[str, Any]:
+    """The size of what the image installs: the `serve` group alone (the ONNX model), and
+    with the project's dependencies (the skops model, without an export stage)."""
+    sizes: dict[str, float] = {}
+    for name, groups in (
+        ("onnx", ["--only-group", "serve"]),
+        ("skops", ["--no-default-groups", "--group", "serve"]),
+    ):
+        environment = scratch / f"serving-{name}"
+        env = {**uv_env, "UV_PROJECT_ENVIRONMENT": str(environment), "UV_LINK_MODE": "copy"}
+        run(["uv", "sync", "--locked", "--no-install-project", "--quiet", *groups], project, env)
+        sizes[f"{name}_mb"] = megabytes(environment)
+    sizes["ratio"] = round(sizes["onnx_mb"] / sizes["skops_mb"], 3)
+    return sizes
+
+
 def measure(plan: Plan, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     """Every benchmark of ``plan``, in one temporary directory."""
     results: dict[str, Any] = {"mode": plan.name, "repetitions": plan.repetitions}
@@ -100,8 +115,9 @@ def measure(plan: Plan, args: argparse.Namespace, scratch: Path) -> dict[str, An
     results["noop_repro"] = noop_repro(project, plan.repetitions, uv_env)
     results["update"] = update_figures(template, scratch, plan.repetitions)
     log("/predict latency and throughput")
-    load = (plan.requests, CONCURRENCY, plan.seconds)
-    results["predict"] = predict_latency.serve_and_measure(project, *load)
+    results["predict"] = predict_latency.serve_and_measure(project, plan.requests, plan.seconds)
+    log("serving environment")
+    results["serving_environment"] = serving_environment(project, scratch, uv_env)
     if args.suite:
         results["template_suite"] = template_suite(scratch)
     results["machine"] = describe(project)
@@ -114,8 +130,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.project:
-        load = (plan.requests, CONCURRENCY, plan.seconds)
-        predict_latency.report(predict_latency.serve_and_measure(args.project.resolve(), *load))
+        measured = predict_latency.serve_and_measure(
+            args.project.resolve(), plan.requests, plan.seconds
+        )
+        predict_latency.report(measured)
         return
     with tempfile.TemporaryDirectory(prefix="template-bench-") as directory:
         scratch = Path(directory)

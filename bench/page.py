@@ -52,9 +52,15 @@ MEASURED = """\
 - **Update**: `copier update` of a project generated from a template copy tagged v1.0.0 to
   the next release, v1.1.0, which changes the README (as the update tests do), on a fresh
   copy of the project each time.
-- **/predict**: one uvicorn process of the first-green project on 127.0.0.1, sent single-row
-  requests from several threads on keep-alive connections after a warm-up
-  (`bench/predict_latency.py`).
+- **The service**: one uvicorn process of the first-green project on 127.0.0.1, sent
+  `GET /health` and single-row `/predict` requests (the project's example row) from one
+  thread and from eight, on keep-alive connections after a warm-up, then `/predict` with
+  1000 rows (`bench/predict_latency.py`). The ratio divides `/predict`'s requests per
+  second by `/health`'s on the same server.
+- **Serving environment**: what the image installs, measured as a virtual environment on
+  disk: the `serve` group alone, which runs the ONNX model, against the same with the
+  project's dependencies, which a pipeline without the export stage needs to serve the
+  skops model.
 
 Git reads a temporary configuration, DVC and cookiecutter keep their caches and settings
 in a temporary directory, and everything the run creates is deleted when it ends.
@@ -74,7 +80,7 @@ nox -s bench -- --docs       # also rewrite this page from the run's results
 
 The session prints the tables above and writes them, with every sample, to
 `build/bench/results.json`. The targets are figures to aim for on a 2-core machine: a miss
-is printed, and the session still succeeds. `-- --project PATH` measures only `/predict`,
+is printed, and the session still succeeds. `-- --project PATH` measures only the service,
 on a project you already have ([Serving](serving.md#benchmark)).
 """
 

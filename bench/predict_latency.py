@@ -1,8 +1,13 @@
-"""Measure the generated model service: /predict latency (p50, p99) and requests per second.
+"""Measure the generated model service: /predict against /health on the same server.
 
-Starts one uvicorn process of a generated project on 127.0.0.1, sends single-row /predict
-requests from CONCURRENCY threads (each on its own keep-alive connection) until REQUESTS
-have been answered or SECONDS have passed, prints the figures, and stops the server.
+Starts one uvicorn process of a generated project on 127.0.0.1. At concurrency 1 and 8
+(threads, each on its own keep-alive connection), it sends GET /health, then single-row
+POST /predict requests, until REQUESTS have been answered or SECONDS have passed; then
+it times /predict with a batch of BATCH_ROWS rows. It prints latency (p50, p99), requests
+per second and the ratio of /predict's to /health's: /health does no work, so the ratio
+says how much of what the server can answer the prediction path leaves. Then it stops the
+server. The row is the project's own example request (`python -m <package>.serve
+--example`), so any schema works.
 
     nox -s bench                        # every benchmark, this one on the first-green project
     nox -s bench -- --project PATH      # only this one, on a project whose pipeline ran
@@ -12,7 +17,6 @@ have been answered or SECONDS have passed, prints the figures, and stops the ser
 from __future__ import annotations
 
 import argparse
-import csv
 import http.client
 import json
 import os
@@ -28,12 +32,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
 from copier import run_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 # Set by the nox session that runs this script; the project must use its own environment.
 FOREIGN_VARIABLES = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON", "PYTHONPATH")
+CONCURRENCIES = (1, 8)
+BATCH_ROWS = 1000  # the most rows one request may hold
+BATCH_CALLS = 20
 
 
 def prepare_project(destination: Path) -> Path:
@@ -56,12 +62,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def sample_body(project: Path) -> bytes:
-    """One row of the test split, without its label, as a /predict request."""
-    with (project / "data/prepared/test.csv").open(encoding="utf-8") as stream:
-        row = next(csv.DictReader(stream))
-    row.pop(yaml.safe_load((project / "params.yaml").read_text())["data"]["target"])
-    return json.dumps({"rows": [{name: float(value) for name, value in row.items()}]}).encode()
+def package_of(project: Path) -> str:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    return str(pyproject["tool"]["uv"]["build-backend"]["module-name"])
+
+
+def example_row(project: Path) -> dict[str, Any]:
+    """The one row of the project's example request, which its schema.yaml accepts."""
+    command = [str(project / ".venv/bin/python"), "-m", f"{package_of(project)}.serve"]
+    printed = subprocess.run(
+        [*command, "--example"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+    row: dict[str, Any] = json.loads(printed)["rows"][0]
+    return row
+
+
+def body(row: dict[str, Any], rows: int) -> bytes:
+    return json.dumps({"rows": [row] * rows}).encode()
 
 
 def wait_until_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -78,9 +95,10 @@ def wait_until_ready(port: int, server: subprocess.Popen[bytes], timeout: float 
 
 
 def measure(
-    port: int, body: bytes, requests: int, concurrency: int, seconds: float
+    port: int, body: bytes | None, requests: int, concurrency: int, seconds: float
 ) -> tuple[list[float], int, float]:
-    """Send the requests; return each latency, the count of non-200 answers and the wall time."""
+    """Send the requests (POST /predict with ``body``, or GET /health without one); return
+    each latency, the count of non-200 answers and the wall time."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -96,7 +114,10 @@ def measure(
                 if next(remaining, None) is None:
                     break
             start = time.perf_counter()
-            connection.request("POST", "/predict", body=body, headers=headers)
+            if body is None:
+                connection.request("GET", "/health")
+            else:
+                connection.request("POST", "/predict", body=body, headers=headers)
             response = connection.getresponse()
             response.read()
             elapsed = time.perf_counter() - start
@@ -127,20 +148,30 @@ def figures(latencies: list[float], errors: int, wall: float, concurrency: int) 
 
 
 def report(result: dict[str, Any]) -> None:
-    print(
-        f"{result['requests']} requests at concurrency {result['concurrency']} "
-        f"in {result['seconds']:.1f} s, {result['errors']} errors"
-    )
-    print(f"/predict latency: p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
-    print(f"throughput: {result['requests_per_second']:.0f} requests per second")
+    for concurrency in CONCURRENCIES:
+        health, predict = (result[path][str(concurrency)] for path in ("health", "predict"))
+        print(
+            f"{predict['requests']} requests at concurrency {concurrency} "
+            f"in {predict['seconds']:.1f} s, {predict['errors']} errors"
+        )
+        print(f"/predict latency: p50 {predict['p50_ms']:.1f} ms, p99 {predict['p99_ms']:.1f} ms")
+        print(
+            f"throughput: /predict {predict['requests_per_second']:.0f}, /health "
+            f"{health['requests_per_second']:.0f} requests per second; ratio "
+            f"{result['ratio'][str(concurrency)]:.2f}"
+        )
+    batch = result["batch"]
+    print(f"/predict of {batch['rows']} rows: p50 {batch['p50_ms']:.1f} ms")
 
 
-def serve_and_measure(
-    project: Path, requests: int, concurrency: int, seconds: float
-) -> dict[str, Any]:
+def ratio(predict: dict[str, Any], health: dict[str, Any]) -> float:
+    served, idle = float(predict["requests_per_second"]), float(health["requests_per_second"])
+    return round(served / max(idle, 1e-9), 3)
+
+
+def serve_and_measure(project: Path, requests: int, seconds: float) -> dict[str, Any]:
     """Start the project's service on a free local port, measure it, stop it."""
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    package = pyproject["tool"]["uv"]["build-backend"]["module-name"]
+    package = package_of(project)
     port = free_port()
     address = ("--host", "127.0.0.1", "--port", str(port))
     server = subprocess.Popen(
@@ -151,9 +182,20 @@ def serve_and_measure(
     )
     try:
         wait_until_ready(port, server)
-        body = sample_body(project)
-        measure(port, body, requests=50, concurrency=1, seconds=10)  # warm-up
-        return figures(*measure(port, body, requests, concurrency, seconds), concurrency)
+        row = example_row(project)
+        one, batch = body(row, 1), body(row, BATCH_ROWS)
+        measure(port, one, requests=50, concurrency=1, seconds=10)  # warm-up
+        result: dict[str, Any] = {"health": {}, "predict": {}, "ratio": {}}
+        for concurrency in CONCURRENCIES:
+            for path, sent in (("health", None), ("predict", one)):
+                load = measure(port, sent, requests, concurrency, seconds)
+                result[path][str(concurrency)] = figures(*load, concurrency)
+            result["ratio"][str(concurrency)] = ratio(
+                result["predict"][str(concurrency)], result["health"][str(concurrency)]
+            )
+        latencies, errors, wall = measure(port, batch, BATCH_CALLS, 1, seconds)
+        result["batch"] = {"rows": BATCH_ROWS, **figures(latencies, errors, wall, 1)}
+        return result
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -162,13 +204,12 @@ def serve_and_measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, help="a generated project whose pipeline ran")
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=2000, help="per path and concurrency")
     parser.add_argument("--seconds", type=float, default=60, help="stop sending after this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         project = args.project or prepare_project(Path(scratch) / "project")
-        report(serve_and_measure(project, args.requests, args.concurrency, args.seconds))
+        report(serve_and_measure(project, args.requests, args.seconds))
 
 
 if __name__ == "__main__":

@@ -271,7 +271,7 @@ def test_service_metrics_cover_requests_latency_predictions_and_model(
     assert f"prediction_probability_count {monitored.logged_rows}.0" in text
     assert f"prediction_log_rows_total {monitored.logged_rows}.0" in text
     lock = yaml.safe_load((monitored.project / "dvc.lock").read_text())
-    model = next(o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.skops")
+    model = next(o for o in lock["stages"]["export"]["outs"] if o["path"] == "models/model.onnx")
     assert re.search(rf'^model_info\{{.*version="{model["md5"][:12]}"\}} 1\.0$', text, re.M)
 
 

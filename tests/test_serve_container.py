@@ -401,7 +401,7 @@ def test_image_is_configured_for_production(
         for out in stage.get("outs", [])
     }
     labels = config["Labels"]
-    assert labels["ml.model.md5"] == recorded["models/model.skops"]
+    assert labels["ml.model.md5"] == recorded["models/model.onnx"]
     assert labels["ml.data.md5"] == recorded["data/raw/dataset.csv"]
     head = run(["git", "rev-parse", "HEAD"], served_project).stdout.strip()
     assert labels["org.opencontainers.image.revision"].removesuffix("-dirty") == head
@@ -418,7 +418,8 @@ def test_image_is_configured_for_production(
 def test_image_holds_only_what_serving_needs(
     served_image: ServedImage, served_project: Path
 ) -> None:
-    """No plotting, no DVC, no CI or test tools in the serving image."""
+    """ONNX Runtime and the web service: no training stack (scikit-learn, pandas, SciPy,
+    skops), no plotting, no DVC, no CI or test tools in the serving image."""
     container = buildah("from", "--pull=never", DOCS_IMAGE, cwd=served_project)
     try:
         listing = buildah(
@@ -430,8 +431,9 @@ def test_image_holds_only_what_serving_needs(
     installed = {
         re.split(r"-\d", name)[0].lower() for name in listing.split() if name.endswith(".dist-info")
     }
-    assert {"fastapi", "uvicorn", "scikit_learn", "skops"} <= installed, sorted(installed)
-    unwanted = {"matplotlib", "dvc", "nox", "pytest", "ruff", "pre_commit", "schemathesis"}
+    assert {"fastapi", "uvicorn", "onnxruntime", "numpy"} <= installed, sorted(installed)
+    unwanted = {"scikit_learn", "pandas", "scipy", "skops", "skl2onnx", "matplotlib", "dvc"}
+    unwanted |= {"nox", "pytest", "ruff", "pre_commit", "schemathesis"}
     assert not unwanted & installed, sorted(unwanted & installed)
 
 
@@ -440,7 +442,7 @@ def test_image_session_refuses_a_model_dvc_lock_does_not_record(
     served_project: Path, tmp_path: Path
 ) -> None:
     """A retrained or edited model, or none at all, is never built into an image."""
-    model = served_project / "models/model.skops"
+    model = served_project / "models/model.onnx"
     original = model.read_bytes()
     aside = tmp_path / "cached-model"
     cached = aside
@@ -450,7 +452,7 @@ def test_image_session_refuses_a_model_dvc_lock_does_not_record(
         result = run(session, served_project, check=False)
         output = result.stdout + result.stderr
         assert result.returncode != 0
-        assert "image: refused: models/model.skops has md5 " in output, output[-2000:]
+        assert "image: refused: models/model.onnx has md5 " in output, output[-2000:]
         assert "this is not the model the commit validated" in output
         # Neither here nor in DVC's cache, and no remote to pull it from.
         md5 = hashlib.md5(original, usedforsecurity=False).hexdigest()
@@ -487,7 +489,7 @@ def test_image_serves_predictions_as_a_non_root_user(
 
     lock = yaml.safe_load((served_project / "dvc.lock").read_text())
     md5 = next(
-        out["md5"] for out in lock["stages"]["train"]["outs"] if out["path"] == "models/model.skops"
+        out["md5"] for out in lock["stages"]["export"]["outs"] if out["path"] == "models/model.onnx"
     )
     commit = run(["git", "rev-parse", "HEAD"], served_project).stdout.strip()
     status, model = call(f"{base}/model")

@@ -532,7 +532,7 @@ def test_another_clone_pulls_and_reproduces_nothing(
     result = run(["uv", "run", "--locked", "dvc", "repro"], project)
     assert stages_run(result.stdout) == []
     assert "Data and pipelines are up to date" in result.stdout
-    for output in (OWN_DATA, "models/model.skops", "plots/images/roc.png"):
+    for output in (OWN_DATA, "models/model.skops", "models/model.onnx", "plots/images/roc.png"):
         assert digest(project / output) == digest(origin / output), output
 
 

@@ -17,8 +17,7 @@ import pandas as pd
 from sklearn import metrics
 from sklearn.preprocessing import label_binarize
 
-from .config import InputError, param
-from .contract import plain
+from .contract import plain, positive_class
 
 
 @dataclass(frozen=True)
@@ -43,23 +42,6 @@ def classes_of(model: Any, params: dict[str, Any]) -> Classes:
     """The model's classes, and the positive class params.yaml names for two of them."""
     names = tuple(plain(name) for name in model.classes_)
     return Classes(names, positive_class(names, params))
-
-
-def positive_class(names: tuple[Any, ...], params: dict[str, Any]) -> Any | None:
-    """The class ``evaluate.positive_class`` names among two ``names`` (by default the
-    second, scikit-learn's own choice), or None with more than two classes."""
-    if len(names) != 2:
-        return None
-    default = names[1]
-    positive = param(params, "evaluate.positive_class", str, default=str(default), optional=True)
-    if positive is None:
-        positive = str(default)
-    for name in names:
-        if str(name) == positive:
-            return name
-    known = ", ".join(str(name) for name in names)
-    msg = f"params.yaml: evaluate.positive_class is {positive!r}; expected one of {known}"
-    raise InputError(msg)
 
 
 def roc_auc(y_true: np.ndarray, probabilities: np.ndarray, classes: Classes) -> float:

@@ -14,6 +14,9 @@ schema.yaml, in short (the file itself says more):
       member: {type: bool}
       plan: {type: category, allowed: [basic, plus, premium]}
       city: {type: category}     # open: a value never seen in training counts as unknown
+
+A frame's columns are converted at once (``Column.values``, with pandas); the service
+converts the cells of a request one by one (``Column.cell``), to the same values.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from .config import SCHEMA_FILE, InputError, load_yaml
+from .config import SCHEMA_FILE, InputError, load_yaml, param
+
+if TYPE_CHECKING:  # pandas is imported where frames are read: the service reads none
+    import pandas as pd
 
 KINDS = ("float", "int", "bool", "category")
 NUMERIC = ("float", "int")
@@ -85,9 +90,27 @@ class Column:
     def numeric(self) -> bool:
         return self.kind in NUMERIC
 
+    def cell(self, value: Any) -> Any:
+        """One cell as the model reads it, as ``values`` reads a column of them: float for
+        numbers and booleans (1.0 or 0.0), text for categories; a missing or unreadable
+        cell is NaN (None for a category)."""
+        if self.kind == "category":
+            return None if is_missing(value) else text_value(value)
+        if self.kind == "bool":
+            flag = as_bool(value)
+            return math.nan if flag is None else float(flag)
+        if isinstance(value, bool):  # pandas reads True as 1 in a column of numbers
+            return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return math.nan
+
     def values(self, series: pd.Series) -> pd.Series:
         """The column's cells as the model reads them: float for numbers and booleans (1.0
         or 0.0), text for categories; missing and unreadable cells become NaN."""
+        import pandas as pd
+
         if self.numeric:
             return pd.to_numeric(series, errors="coerce").astype(float)
         if self.kind == "bool":
@@ -97,6 +120,8 @@ class Column:
 
     def labels(self, series: pd.Series) -> pd.Series:
         """The column's cells as class labels: whole numbers for an int column, else text."""
+        import pandas as pd
+
         if self.kind == "int":
             return pd.to_numeric(series, errors="raise").astype("int64")
         return self.values(series) if self.kind == "category" else series.map(text_value)
@@ -206,6 +231,8 @@ def read_csv(path: Path, schema: Schema | None = None, *, as_text: bool = False)
         text_columns = str
     if not path.is_file():
         raise InputError(f"{path} is missing")
+    import pandas as pd
+
     with path.open("rb") as stream:
         if b"\0" in stream.read(8192):
             raise InputError(f"{path} is a binary file, not CSV text")
@@ -224,4 +251,23 @@ def read_csv(path: Path, schema: Schema | None = None, *, as_text: bool = False)
 
 def model_input(frame: pd.DataFrame, features: tuple[Column, ...]) -> pd.DataFrame:
     """The features of ``frame`` as the model reads them, in the schema's order."""
+    import pandas as pd
+
     return pd.DataFrame({column.name: column.values(frame[column.name]) for column in features})
+
+
+def positive_class(names: tuple[Any, ...], params: dict[str, Any]) -> Any | None:
+    """The class ``evaluate.positive_class`` names among two ``names`` (by default the
+    second, scikit-learn's own choice), or None with more than two classes."""
+    if len(names) != 2:
+        return None
+    default = names[1]
+    positive = param(params, "evaluate.positive_class", str, default=str(default), optional=True)
+    if positive is None:
+        positive = str(default)
+    for name in names:
+        if str(name) == positive:
+            return name
+    known = ", ".join(str(name) for name in names)
+    msg = f"params.yaml: evaluate.positive_class is {positive!r}; expected one of {known}"
+    raise InputError(msg)

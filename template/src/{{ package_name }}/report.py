@@ -25,7 +25,7 @@ from typing import Any, overload
 import pandas as pd
 import yaml
 
-from . import classification, figures, gate, revision
+from . import contract, figures, gate, revision
 from .config import (
     METRICS_FILE,
     PARAMS_FILE,
@@ -151,7 +151,7 @@ def classes_note(scores: dict[str, Any], params: dict[str, Any]) -> str:
     """Which class precision, recall and F1 describe, from the classes metrics.json names."""
     classes = list(scores.get("per_class", {}))
     if len(classes) == 2:
-        positive = classification.positive_class(tuple(classes), params)
+        positive = contract.positive_class(tuple(classes), params)
         others = [name for name in classes if name != str(positive)]
         return (
             f"Precision, recall and F1 are those of `{positive}` (`evaluate.positive_class`) "
