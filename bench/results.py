@@ -41,7 +41,7 @@ TARGETS = (
     Target("copier update (CLI), median", 5, "s", ("update", "cli", "median")),
     Target("/predict ÷ /health, concurrency 8", 0.5, "x", ("predict", "ratio", "8"), True),
     Target(
-        "serving environment, ONNX ÷ with training stack",
+        "serving environment, ONNX ÷ skops fallback",
         0.5,
         "x",
         ("serving_environment", "ratio"),
@@ -220,7 +220,7 @@ def serving_section(results: dict[str, Any]) -> Section:
     rows = [
         ("ONNX Runtime: the `serve` group", f"{sizes['onnx_mb']} MB"),
         (
-            "with the training stack: the project's dependencies and `serve`",
+            "skops fallback: the project's dependencies and `serve`",
             f"{sizes['skops_mb']} MB",
         ),
         ("ratio", amount(sizes["ratio"], "x")),
