@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,11 +66,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep tests that share a costly fixture on one pytest-xdist worker (`--dist loadgroup`,
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --full, leave out the tests marked `full` (pytest lists them as deselected).
+
+    Keep tests that share a costly fixture on one pytest-xdist worker (`--dist loadgroup`,
     as `nox -s tests` runs them), so that no two workers set up the same project: those of
     one set-up project variant, and those of a module sharing a module-scoped fixture
     (one group per parameter of such a fixture). A test marked `xdist_group` keeps its own."""
+    if not config.getoption("--full"):
+        stories = [item for item in items if item.get_closest_marker("full")]
+        if stories:
+            config.hook.pytest_deselected(items=stories)
+            items[:] = [item for item in items if not item.get_closest_marker("full")]
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue  # the test chose its group
@@ -106,6 +115,9 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         # One mypy cache for every generated project: the libraries' types are read once
         # per Python version instead of once per project (about 30 s each).
         patch.setenv("MYPY_CACHE_DIR", str(home / "mypy-cache"))
+        # One server process where a test starts the service (its default is one per CPU):
+        # the tests share the machine's cores, and those about worker processes set their own.
+        patch.setenv("SERVE_WORKERS", "1")
         # Generated projects import their libraries in many short processes (stages, DVC,
         # nox, pytest): without cached bytecode each process compiles them again (4 s for
         # scikit-learn and pandas), so a machine's PYTHONDONTWRITEBYTECODE is not kept.
@@ -193,15 +205,6 @@ def rendered(
 ) -> Path:
     """The project rendered for ``variant`` (render only, nothing installed)."""
     return render(template_repo, tmp_path_factory.mktemp(variant.name) / "project", variant.answers)
-
-
-@pytest.fixture(scope="session")
-def project(
-    project_variant: Variant, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A project set up as its README says: git repository, uv.lock, synced environment."""
-    destination = tmp_path_factory.mktemp(f"project-{project_variant.name}") / "project"
-    return setup_project(render(template_repo, destination, project_variant.answers))
 
 
 # The shared trained project's answers: the defaults, but for the Python version, which is
@@ -324,3 +327,25 @@ def stages_affected_by(project: Path, param: str) -> list[str]:
             for kind in ("outs", "metrics", "plots"):
                 written |= names(stage.get(kind, []))
     return affected
+
+
+def fresh_virtual_environment(where: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new virtual environment first on PATH: a machine with Python, pip and git only."""
+    venv = where / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], where)
+    monkeypatch.setenv("PATH", f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    return venv
+
+
+def assert_gate_passed_on_the_metrics(output: str, project: Path) -> None:
+    """The run printed the gate's verdict on the score its metrics.json holds, against the
+    threshold its params.yaml sets."""
+    found = re.search(
+        r"quality gate passed: (\w+) = ([\d.]+) against a minimum of ([\d.]+)", output
+    )
+    assert found, f"no passing gate in the output:\n{output[-3000:]}"
+    metric, value, threshold = found.groups()
+    scores = json.loads((project / "metrics.json").read_text(encoding="utf-8"))
+    gate = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["gate"]
+    assert (scores[metric], gate["metric"]) == (float(value), metric)
+    assert gate["threshold"] == float(threshold) <= scores[metric]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
 import re
 import sys
 import urllib.parse
@@ -15,7 +13,14 @@ import pytest
 import yaml
 from mkdocs.exceptions import PluginError
 
-from .conftest import REPO_ROOT, read_answers, render, run
+from .conftest import (
+    REPO_ROOT,
+    assert_gate_passed_on_the_metrics,
+    fresh_virtual_environment,
+    read_answers,
+    render,
+    run,
+)
 from .docs_blocks import (
     DOCS,
     SHELL,
@@ -188,40 +193,6 @@ def test_options_example_renders(template_repo: Path, tmp_path: Path) -> None:
         assert answers[name] == value
 
 
-def fresh_virtual_environment(where: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A new virtual environment first on PATH: a machine with Python, pip and git only."""
-    venv = where / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], where)
-    monkeypatch.setenv("PATH", f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    return venv
-
-
-def assert_gate_passed_on_the_metrics(output: str, project: Path) -> None:
-    """The run printed the gate's verdict on the score its metrics.json holds, against the
-    threshold its params.yaml sets."""
-    found = re.search(
-        r"quality gate passed: (\w+) = ([\d.]+) against a minimum of ([\d.]+)", output
-    )
-    assert found, f"no passing gate in the output:\n{output[-3000:]}"
-    metric, value, threshold = found.groups()
-    scores = json.loads((project / "metrics.json").read_text(encoding="utf-8"))
-    gate = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["gate"]
-    assert (scores[metric], gate["metric"]) == (float(value), metric)
-    assert gate["threshold"] == float(threshold) <= scores[metric]
-
-
-@pytest.mark.project
-def test_quick_start_runs_as_written(
-    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The home page's commands, typed as written, in a fresh virtual environment."""
-    commands = shell_block("index.md", "Quick start")
-    fresh_virtual_environment(tmp_path, monkeypatch)
-    script = as_script(commands, {TEMPLATE_PLACEHOLDER: str(template_repo)})
-    result = run(["bash", "-c", script], tmp_path)
-    assert_gate_passed_on_the_metrics(result.stdout, tmp_path / "my-project")
-
-
 def test_every_command_block_is_run_by_a_test() -> None:
     shown = {block.key for page in pages() for block in blocks(page) if block.language == SHELL}
     executed = executed_blocks()
@@ -341,6 +312,7 @@ def test_readme_demo_runs_as_written_and_replaces_only_what_it_made(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_readme_copy_asks_every_question(
     template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

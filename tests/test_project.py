@@ -10,13 +10,25 @@ import json
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 import yaml
 
-from .conftest import copy_project, pipeline_stages, render, run, stages_affected_by
+from .conftest import (
+    assert_gate_passed_on_the_metrics,
+    copy_project,
+    fresh_virtual_environment,
+    pipeline_stages,
+    render,
+    run,
+    setup_project,
+    stages_affected_by,
+)
+from .docs_blocks import TEMPLATE_PLACEHOLDER, as_script, shell_block
+from .matrix import Variant
 
 pytestmark = pytest.mark.project
 
@@ -26,33 +38,69 @@ def stages_run(output: str) -> list[str]:
     return re.findall(r"Running stage '([^']+)'", output)
 
 
-def test_lint_is_clean(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lint passes, and its `uv run` calls stay quiet while another environment is active."""
-    monkeypatch.setenv("VIRTUAL_ENV", str(project.parent / "tools-venv"))
-    result = run([str(project / ".venv/bin/nox"), "-s", "lint"], project)
-    assert "does not match the project environment" not in result.stdout + result.stderr
+# The command a user runs to check a project: the last line of docs/index.md's quick start.
+CHECKS = "uv run nox -s lint tests pipeline"
 
 
-def test_own_tests_pass(project: Path, tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Checked:
+    """A project after its own checks ran once, as its user runs them: what they printed,
+    and the report of its tests (pytest's JUnit XML, asked for through PYTEST_ADDOPTS)."""
+
+    project: Path
+    output: str
+    junit: Path
+
+
+@pytest.fixture(scope="session")
+def checked(
+    project_variant: Variant, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Checked:
+    """The default answers through docs/index.md's quick start, typed as written; any other
+    variant rendered and set up as its README says, then checked with the same command. Both
+    in a fresh virtual environment, active, as after `pip install copier uv`."""
+    home = tmp_path_factory.mktemp(f"checked-{project_variant.name}")
+    junit = home / "junit.xml"
+    with pytest.MonkeyPatch.context() as patch:
+        venv = fresh_virtual_environment(home, patch)
+        patch.setenv("VIRTUAL_ENV", str(venv))
+        patch.setenv("PYTEST_ADDOPTS", f"--junitxml={junit}")
+        if project_variant.answers:
+            project = home / "my-project"
+            setup_project(render(template_repo, project, project_variant.answers))
+            result = run(["bash", "-c", as_script(CHECKS)], project)
+        else:
+            commands = shell_block("index.md", "Quick start")
+            assert commands.splitlines()[-1] == CHECKS
+            script = as_script(commands, {TEMPLATE_PLACEHOLDER: str(template_repo)})
+            result = run(["bash", "-c", script], home)
+            project = home / "my-project"
+    return Checked(project, result.stdout + result.stderr, junit)
+
+
+def test_lint_is_clean(checked: Checked) -> None:
+    """Lint passes, and the `uv run` calls of the sessions stay quiet while another
+    environment is active (uv may say so for each command typed, before nox starts)."""
+    assert "Session lint was successful" in checked.output
+    sessions = checked.output.split("nox > Running session lint", 1)[1]
+    assert "does not match the project environment" not in sessions
+
+
+def test_own_tests_pass(checked: Checked) -> None:
     """Every test file of the project runs, and every test in it passes: none is skipped."""
-    junit = tmp_path / "junit.xml"
-    run(["uv", "run", "--locked", "nox", "-s", "tests", "--", f"--junitxml={junit}"], project)
-    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    suite = ElementTree.parse(checked.junit).getroot().find("testsuite")
     assert suite is not None
     assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("0", "0", "0")
     ran = {case.get("classname", "").split(".")[1] for case in suite.iter("testcase")}
-    files = {path.stem for path in (project / "tests").glob("test_*.py")}
+    files = {path.stem for path in (checked.project / "tests").glob("test_*.py")}
     assert ran == files, f"test files that ran no test: {sorted(files - ran)}"
     assert int(suite.get("tests", "0")) >= 5 * len(files)
 
 
-def test_pipeline_reproduces_and_passes_the_gate(project: Path) -> None:
-    result = run(["uv", "run", "--locked", "nox", "-s", "pipeline"], project)
-    assert stages_run(result.stdout) == pipeline_stages(project)
-    assert "quality gate passed" in result.stdout
-    metrics = json.loads((project / "metrics.json").read_text())
-    gate = yaml.safe_load((project / "params.yaml").read_text())["gate"]
-    assert metrics[gate["metric"]] >= gate["threshold"]
+def test_pipeline_reproduces_and_passes_the_gate(checked: Checked) -> None:
+    project = checked.project
+    assert stages_run(checked.output) == pipeline_stages(project)
+    assert_gate_passed_on_the_metrics(checked.output, project)
     for image in ("roc", "precision_recall", "confusion_matrix", "importance"):
         assert (project / "plots/images" / f"{image}.png").stat().st_size > 5_000
 
@@ -66,11 +114,12 @@ def test_pipeline_reproduces_and_passes_the_gate(project: Path) -> None:
     assert "dvc_plots" not in untracked, "the HTML page of `dvc plots show` is not for git"
 
 
-def test_formatter_leaves_the_project_unchanged(project: Path) -> None:
+def test_formatter_leaves_the_project_unchanged(checked: Checked) -> None:
+    project = checked.project
+    run(["git", "add", "--all"], project)  # the quick start commits nothing
     run(["uv", "run", "--locked", "ruff", "format", "."], project)
     run(["uv", "run", "--locked", "ruff", "check", "--fix", "."], project)
-    changed = run(["git", "status", "--porcelain", "--", "*.py"], project).stdout
-    assert changed == ""
+    assert run(["git", "diff", "--name-only"], project).stdout == ""
 
 
 @pytest.fixture(scope="module")

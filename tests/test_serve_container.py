@@ -98,6 +98,7 @@ def test_fresh_project_binder_config_installs_the_project(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_binder_requirements_are_pinned_to_the_lock(served_project: Path, tmp_path: Path) -> None:
     run(["uv", "run", "--locked", "nox", "-s", "binder"], served_project)
     requirements = (served_project / "binder/requirements.txt").read_text()
@@ -119,6 +120,7 @@ def test_binder_requirements_are_pinned_to_the_lock(served_project: Path, tmp_pa
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_notebook_runs_top_to_bottom_on_the_served_project(
     served_project: Path, tmp_path: Path
 ) -> None:
@@ -145,6 +147,7 @@ def test_notebook_runs_top_to_bottom_on_the_served_project(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_jupyter_lab_opens_the_notebooks(served_project: Path) -> None:
     """`uv run jupyter lab`, as the README says: the server starts and lists the notebooks."""
     port, token = free_port(), "test-token"
@@ -382,6 +385,7 @@ def server_uids(port: int) -> set[int]:
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_image_is_configured_for_production(
     served_image: ServedImage, served_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -415,6 +419,7 @@ def test_image_is_configured_for_production(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_image_holds_only_what_serving_needs(
     served_image: ServedImage, served_project: Path
 ) -> None:
@@ -438,6 +443,7 @@ def test_image_holds_only_what_serving_needs(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_image_session_refuses_a_model_dvc_lock_does_not_record(
     served_project: Path, tmp_path: Path
 ) -> None:
@@ -470,6 +476,7 @@ def test_image_session_refuses_a_model_dvc_lock_does_not_record(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_image_serves_predictions_as_a_non_root_user(
     served_image: ServedImage, served_project: Path
 ) -> None:
@@ -508,6 +515,7 @@ def test_image_serves_predictions_as_a_non_root_user(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_bench_measures_predict_on_a_project(
     served_project: Path, template_repo: Path, tmp_path: Path
 ) -> None:
@@ -527,6 +535,7 @@ def test_bench_measures_predict_on_a_project(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_serve_session_names_the_checked_out_commit(served_project: Path) -> None:
     """`nox -s serve`, as a developer runs it: /model names the commit, not `unknown`, and
     the README's example request gets a prediction."""
@@ -567,6 +576,7 @@ esac
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
     served_project: Path, tmp_path: Path
 ) -> None:
@@ -623,6 +633,7 @@ def dev_base_image(base_image: str, tmp_path_factory: pytest.TempPathFactory) ->
     return DEV_BASE_IMAGE
 
 
+@pytest.mark.full
 def test_dev_container_sets_the_project_up(
     dev_base_image: str, template_repo: Path, tmp_path: Path
 ) -> None:
