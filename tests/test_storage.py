@@ -582,13 +582,13 @@ def test_pull_with_an_empty_remote_trains_from_scratch(
 
 
 @pytest.mark.project
+@pytest.mark.parametrize("remote", [pytest.param("s3", marks=pytest.mark.full)], indirect=True)
 def test_drift_check_reads_the_logs_from_s3(
     origin: Path, remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """docs/monitoring.md's command as written, with the logs in a bucket of their own and the
-    store's endpoint and keys in the environment only: rows like the training data pass."""
-    if remote.kind != "s3":
-        pytest.skip("the documented logs' URL is on S3")
+    """docs/monitoring.md's command as written (its logs' URL is on S3), with the logs in a
+    bucket of their own and the store's endpoint and keys in the environment only: rows like
+    the training data pass."""
     block = shell_block("monitoring.md", "Connecting it to real logs")
     location = re.search(r"PREDICTION_LOGS_URL=s3://([^/\s]+)/(\S*)", block)
     assert location, f"the block no longer fetches the logs from S3:\n{block}"
