@@ -266,8 +266,9 @@ def test_readme_demo_runs_as_written_and_replaces_only_what_it_made(
     template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The newcomer's first command, on a fresh clone of the template. `nox -s demo` commits
-    what it makes, may replace that, and refuses, leaving it as it was, a destination holding
-    a user's commit, uncommitted work, an ignored data file or anything that is not a demo."""
+    what it makes, and refuses, leaving it as it was, a destination holding a user's commit,
+    uncommitted work, an ignored data file or anything that is not a demo (that it replaces
+    an untouched demo is test_demo_replaces_an_untouched_demo's)."""
     clone = tmp_path / "template"
     run(["git", "clone", "--quiet", str(template_repo), str(clone)], tmp_path)
     fresh_virtual_environment(tmp_path, monkeypatch)
@@ -276,10 +277,6 @@ def test_readme_demo_runs_as_written_and_replaces_only_what_it_made(
     assert_gate_passed_on_the_metrics(result.stdout + result.stderr, destination)
     assert run(["git", "status", "--porcelain"], destination).stdout == ""
     assert (destination / ".git/hooks/pre-commit").is_file(), "set up as the README says"
-    status, output = demo(clone, destination)
-    assert status == 0, f"an untouched demo is replaced:\n{output[-3000:]}"
-    commits = run(["git", "rev-list", "--all", "--count"], destination).stdout.strip()
-    assert commits == "1"
 
     params = destination / "params.yaml"
     params.write_text(params.read_text() + "# ours\n")
@@ -309,6 +306,20 @@ def test_readme_demo_runs_as_written_and_replaces_only_what_it_made(
     assert status != 0
     assert "is not a git repository made by the demo" in output
     assert (elsewhere / "keep.md").read_text() == "Mine.\n"
+
+
+@pytest.mark.project
+@pytest.mark.full
+def test_demo_replaces_an_untouched_demo(template_repo: Path, tmp_path: Path) -> None:
+    """Run again on a demo nobody changed, `nox -s demo` makes it anew: one commit."""
+    clone = tmp_path / "template"
+    run(["git", "clone", "--quiet", str(template_repo), str(clone)], tmp_path)
+    destination = tmp_path / "demo"
+    for attempt in ("first", "again"):
+        status, output = demo(clone, destination)
+        assert status == 0, f"{attempt}:\n{output[-3000:]}"
+    assert run(["git", "rev-list", "--all", "--count"], destination).stdout.strip() == "1"
+    assert run(["git", "status", "--porcelain"], destination).stdout == ""
 
 
 @pytest.mark.project

@@ -568,6 +568,7 @@ def test_run_cache_spares_training_on_another_clone(
 
 
 @pytest.mark.project
+@pytest.mark.full
 def test_pull_with_an_empty_remote_trains_from_scratch(
     origin: Path, remote: Remote, tmp_path: Path
 ) -> None:

@@ -118,7 +118,6 @@ def user_edits(project: Path, package: str) -> None:
     commit(project, "Our changes")
 
 
-@pytest.mark.project
 def test_update_keeps_every_user_edit_and_applies_the_release(
     template: Path, tmp_path: Path
 ) -> None:
@@ -160,11 +159,8 @@ def test_update_keeps_every_user_edit_and_applies_the_release(
         "src/tumour_classifier/gate.py",
     ]
 
-    commit(project, "Update the template to v1.1.0")
-    install(project)
-    # The merged code still lints; that an update leaves the tests and the pipeline green is
-    # test_a_project_of_the_previous_release_updates_to_this_one's, on a real release.
-    run(["uv", "run", "--locked", "nox", "-s", "lint"], project)
+    # That an updated project's lint, tests and pipeline pass is checked on a real release
+    # by test_a_project_of_the_previous_release_updates_to_this_one.
 
 
 def test_same_line_conflict_is_surfaced_and_fails_the_guard(template: Path, tmp_path: Path) -> None:
