@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from .conftest import REPO_ROOT, read_answers
@@ -14,6 +15,7 @@ from .matrix import questions
 DATA_FILE = REPO_ROOT / "docs/org-defaults.yml"
 
 
+@pytest.mark.full
 def test_data_file_answers_for_the_organisation(template_repo: Path, tmp_path: Path) -> None:
     """docs/updating.md's command at a terminal: the data file's answers are not asked and
     are the project's; Enter takes the default of each question left. (What each answer
