@@ -37,6 +37,18 @@ class Target:
 TARGETS = (
     Target("render (CLI), ours/ccds", 1.2, "x", ("render", "ratio", "cli")),
     Target("first green, warm uv cache", 30, "s", ("first_green", "warm", "total")),
+    Target(
+        "pipeline from scratch (nox -s pipeline), warm",
+        8,
+        "s",
+        ("first_green", "warm", "steps", "uv run nox -s pipeline"),
+    ),
+    Target(
+        "generated test suite (nox -s tests), warm",
+        8,
+        "s",
+        ("first_green", "warm", "steps", "uv run nox -s tests"),
+    ),
     Target("no-op dvc repro, median", 1.5, "s", ("noop_repro", "median")),
     Target("copier update (CLI), median", 5, "s", ("update", "cli", "median")),
     Target("/predict ÷ /health, concurrency 8", 0.5, "x", ("predict", "ratio", "8"), True),
