@@ -16,7 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # copier, ccds and nox of the environment running the bench
 COMMAND_TIMEOUT = 1800
 # Set by the nox session that runs the bench; generated projects must use their own.
-FOREIGN_VARIABLES = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON", "PYTHONPATH")
+# What the bench's own environment sets that a user's shell does not. A machine-wide
+# PYTHONDONTWRITEBYTECODE, for one, makes every process of a project compile its libraries
+# again (seconds each for scikit-learn and pandas), where a user's first run caches them.
+FOREIGN_VARIABLES = (
+    "VIRTUAL_ENV",
+    "UV_PROJECT_ENVIRONMENT",
+    "UV_PYTHON",
+    "PYTHONPATH",
+    "PYTHONDONTWRITEBYTECODE",
+)
 GITCONFIG = (
     "[user]\n\tname = Template Bench\n\temail = bench@example.com\n"
     "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
@@ -34,7 +43,7 @@ def log(message: str) -> None:
 
 def isolate(home: Path) -> None:
     """Point git, DVC and cookiecutter at configuration in ``home``, for this process and its
-    children, and drop the variables that would make a project use the bench's environment."""
+    children, and drop the variables of the bench's environment that a user's has not."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "gitconfig").write_text(GITCONFIG, encoding="utf-8")
     cookiecutter = home / "cookiecutter.yaml"
