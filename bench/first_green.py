@@ -12,11 +12,14 @@ from typing import Any
 
 from bench.common import BIN, ROOT, commit_all, log, run, summarize, timed
 
+# Step names, as the results and the targets (bench/results.py) know them.
+TESTS_STEP = "uv run nox -s tests"
+PIPELINE_STEP = "uv run nox -s pipeline"
 SETUP_STEPS = (
     ("uv lock", ["uv", "lock"]),
     ("uv sync --locked", ["uv", "sync", "--locked"]),
     ("uv run nox -s lint", ["uv", "run", "nox", "-s", "lint"]),
-    ("uv run nox -s tests", ["uv", "run", "nox", "-s", "tests"]),
+    (TESTS_STEP, ["uv", "run", "nox", "-s", "tests"]),
 )
 REPRO = ["uv", "run", "dvc", "repro"]
 
@@ -34,7 +37,7 @@ def first_green(template: Path, project: Path, env: dict[str, str]) -> dict[str,
     steps["git init + commit"] = timed_commit(project)
     first_commit = run(["git", "rev-parse", "HEAD"], project).strip()
     log("first green: pipeline and report")
-    steps["uv run nox -s pipeline"] = timed(["uv", "run", "nox", "-s", "pipeline"], project, env)
+    steps[PIPELINE_STEP] = timed(["uv", "run", "nox", "-s", "pipeline"], project, env)
     report = ["uv", "run", "nox", "-s", "report", "--", first_commit]
     steps["uv run nox -s report"] = timed(report, project, env)
     if not (project / "reports/pr/report.md").is_file():

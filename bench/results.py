@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.first_green import PIPELINE_STEP, TESTS_STEP
+
 Row = tuple[str, ...]
 
 
@@ -41,13 +43,13 @@ TARGETS = (
         "pipeline from scratch (nox -s pipeline), warm",
         8,
         "s",
-        ("first_green", "warm", "steps", "uv run nox -s pipeline"),
+        ("first_green", "warm", "steps", PIPELINE_STEP),
     ),
     Target(
         "generated test suite (nox -s tests), warm",
         8,
         "s",
-        ("first_green", "warm", "steps", "uv run nox -s tests"),
+        ("first_green", "warm", "steps", TESTS_STEP),
     ),
     Target("no-op dvc repro, median", 1.5, "s", ("noop_repro", "median")),
     Target("copier update (CLI), median", 5, "s", ("update", "cli", "median")),
