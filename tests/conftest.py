@@ -62,6 +62,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("variant", chosen, ids=lambda v: v.name, scope="session")
     if "project_variant" in metafunc.fixturenames:
         chosen = project_variants(metafunc.config)
+        for marker in metafunc.definition.iter_markers("applies_to"):
+            chosen = [variant for variant in chosen if applicable(variant, marker)]
         metafunc.parametrize("project_variant", chosen, ids=lambda v: v.name, scope="session")
 
 
@@ -291,14 +293,14 @@ def setup_project(project: Path) -> Path:
 
 def point_params_at(project: Path, source: str, target: str, positive_class: str | None) -> None:
     """Edit params.yaml as a user would after bringing their own data: the data source, the
-    label column and, for two classes, the class that binary metrics describe."""
+    target column and, for a classifier of two classes, the class that binary metrics
+    describe (a regression project's params.yaml has no such line)."""
     params = project / "params.yaml"
     text = params.read_text(encoding="utf-8")
-    edits = {
-        r"(?m)^(  source: )\S+": source,
-        r"(?m)^(  target: )\S+": target,
-        r"(?m)^(  positive_class: )\S+": positive_class or "null",
-    }
+    edits = {r"(?m)^(  source: )\S+": source, r"(?m)^(  target: )\S+": target}
+    chosen = r"(?m)^(  positive_class: )\S+"
+    if positive_class is not None or re.search(chosen, text):
+        edits[chosen] = positive_class or "null"
     for pattern, value in edits.items():
         text, count = re.subn(pattern, lambda match: match.group(1) + value, text)  # noqa: B023
         assert count == 1, f"params.yaml no longer has one line matching {pattern!r}"
@@ -341,11 +343,15 @@ def assert_gate_passed_on_the_metrics(output: str, project: Path) -> None:
     """The run printed the gate's verdict on the score its metrics.json holds, against the
     threshold its params.yaml sets."""
     found = re.search(
-        r"quality gate passed: (\w+) = ([\d.]+) against a minimum of ([\d.]+)", output
+        r"quality gate passed: (\w+) = ([\d.]+) against a (minimum|maximum) of ([\d.]+)", output
     )
     assert found, f"no passing gate in the output:\n{output[-3000:]}"
-    metric, value, threshold = found.groups()
+    metric, value, bound, threshold = found.groups()
     scores = json.loads((project / "metrics.json").read_text(encoding="utf-8"))
     gate = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["gate"]
     assert (scores[metric], gate["metric"]) == (float(value), metric)
-    assert gate["threshold"] == float(threshold) <= scores[metric]
+    assert gate["threshold"] == float(threshold)
+    if bound == "minimum":
+        assert float(threshold) <= scores[metric]
+    else:
+        assert scores[metric] <= float(threshold)

@@ -94,7 +94,10 @@ def variants() -> list[Variant]:
             "organization": "a-very-long-github-organisation-name-39",
         },
     )
-    return [Variant("defaults"), *rotation, longest]
+    # The rotation pairs regression with the bools' second values (no service): this variant
+    # checks a regressor with the service, the export and the native report.
+    regression = Variant("regression", {"ml_task": "regression"})
+    return [Variant("defaults"), *rotation, regression, longest]
 
 
 def covered_values() -> dict[str, set[Any]]:

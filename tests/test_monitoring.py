@@ -286,8 +286,14 @@ def test_ci_fetches_the_logs_and_docs_command_reports_drift(monitored: Monitored
     assert "dvc get-url --force" in like.stderr, "the logs are fetched from PREDICTION_LOGS_URL"
     assert monitored.shifted.returncode != 0
     assert f"{SHIFTED} (PSI" in monitored.shifted.stdout + monitored.shifted.stderr
-    assert f"**Drift in 1 of {monitored.features} features:**" in monitored.shifted_report
-    assert "model_drift_features 1.0" in monitored.shifted_metrics
+    # The model's predictions are compared as one more column: they may drift with the input.
+    compared = monitored.features + 1
+    drifted = re.search(
+        rf"\*\*Drift in ([12]) of {compared} features:\*\*", monitored.shifted_report
+    )
+    assert drifted, monitored.shifted_report
+    assert "| predicted diagnosis |" in monitored.shifted_report
+    assert f"model_drift_features {drifted.group(1)}.0" in monitored.shifted_metrics
     assert (monitored.project / "reports/monitor/drift.png").stat().st_size > 5_000
 
 

@@ -58,6 +58,22 @@ def write_members(path: Path, classes: tuple[str, ...], rows: int = 600, seed: i
     return path
 
 
+def write_spending(path: Path, rows: int = 500, seed: int = 3) -> Path:
+    """The membership table with a number to predict: monthly spend, which follows tenure
+    and plan, with noise."""
+    rng = random.Random(seed)
+    lines = ["Tenure Months,Auto Pay,Plan,Region,Monthly Spend"]
+    for _ in range(rows):
+        tenure = rng.randint(1, 72)
+        plan = rng.choice(PLANS)
+        spend = 20 + 0.5 * tenure + 15 * PLANS.index(plan) + rng.gauss(0, 2)
+        region = "" if rng.random() < 0.05 else rng.choice(REGIONS)
+        lines.append(f"{tenure},{rng.choice(('yes', 'no'))},{plan},{region},{spend:.2f}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -125,20 +141,25 @@ def first_row(csv_file: Path, schema: dict[str, Any], target: str) -> dict[str, 
 
 
 def bring(
-    project: Path, csv_file: Path, positive_class: str | None, lint: bool = True
+    project: Path,
+    csv_file: Path,
+    positive_class: str | None,
+    lint: bool = True,
+    target: str = "tier",
 ) -> dict[str, Any]:
     """docs/data.md's commands for bringing a CSV; return the drafted schema. Without
     ``lint``, its checks leave lint out (the code has not changed since it last passed)."""
     name = csv_file.name
     first = shell_block("data.md", "Bring your own data", 0).replace("customers.csv", name)
     run_block(project, first, {"/path/to/" + name: str(csv_file)})
-    point_params_at(project, f"data/external/{name}", "tier", positive_class)
+    point_params_at(project, f"data/external/{name}", target, positive_class)
     checks = shell_block("data.md", "Bring your own data", 1).replace("customers.csv", name)
     assert "nox -s lint tests pipeline" in checks
     if not lint:
         checks = checks.replace("nox -s lint tests pipeline", "nox -s tests pipeline")
     output = run_block(project, checks)
-    for column in ("tenure_months", "monthly_charges", "auto_pay", "plan", "region", "tier"):
+    header = csv_file.read_text(encoding="utf-8").splitlines()[0]
+    for column in (re.sub(r"\W+", "_", name).lower() for name in header.split(",")):
         assert column in output, f"the schema command says nothing about {column}"
     assert "quality gate passed" in output
     schema: dict[str, Any] = yaml.safe_load((project / "schema.yaml").read_text(encoding="utf-8"))
@@ -231,3 +252,32 @@ def test_own_data_with_three_text_classes_then_two(
     two = ("churned", "stayed")
     churn = write_members(tmp_path / "downloads/churn.csv", two, seed=2)
     check_project(project, churn, two, "churned", lint=False)
+
+
+def test_own_data_with_a_number_to_predict(template_repo: Path, tmp_path: Path) -> None:
+    """A regression project takes a CSV whose target is a number: the schema bounds it, the
+    metrics are errors in its units, and the service answers a value."""
+    project = setup_project(render(template_repo, tmp_path / "project", {"ml_task": "regression"}))
+    run(["uv", "run", "--locked", "dvc", "repro"], project)
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", "The sample's pipeline"], project)
+
+    spending = write_spending(tmp_path / "downloads/spending.csv")
+    schema = bring(project, spending, None, lint=True, target="monthly_spend")
+    target = schema["columns"]["monthly_spend"]
+    assert target["type"] == "float" and "allowed" not in target
+    assert target["min"] <= 20 and target["max"] >= 100
+    metrics = json.loads((project / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics) == {"rmse", "mae", "r2"}
+    assert metrics["r2"] > 0.8, "spend follows tenure and plan"
+
+    run(["uv", "run", "--locked", "nox", "-s", "report", "--", "main"], project)
+    report = (project / "reports/pr/report.md").read_text(encoding="utf-8")
+    assert re.search(r"Threshold: `rmse` = [\d.]+ against a maximum of 60", report)
+    assert "errors in `monthly_spend`'s units" in report
+    assert "![predicted_vs_actual](predicted_vs_actual.png)" in report
+
+    model, predicted = served_answers(project, first_row(spending, schema, "monthly_spend"))
+    assert (model["task"], model["target"]) == ("regression", "monthly_spend")
+    (prediction,) = predicted["predictions"]
+    assert 20 <= prediction["value"] <= 120

@@ -38,6 +38,11 @@ def stages_run(output: str) -> list[str]:
     return re.findall(r"Running stage '([^']+)'", output)
 
 
+# The images the evaluate stage draws, by task.
+IMAGES = {
+    "classification": ("roc", "precision_recall", "confusion_matrix", "importance"),
+    "regression": ("predicted_vs_actual", "residuals", "importance"),
+}
 # The command a user runs to check a project: the last line of docs/index.md's quick start.
 CHECKS = "uv run nox -s lint tests pipeline"
 
@@ -101,7 +106,8 @@ def test_pipeline_reproduces_and_passes_the_gate(checked: Checked) -> None:
     project = checked.project
     assert stages_run(checked.output) == pipeline_stages(project)
     assert_gate_passed_on_the_metrics(checked.output, project)
-    for image in ("roc", "precision_recall", "confusion_matrix", "importance"):
+    task = yaml.safe_load((project / ".copier-answers.yml").read_text())["ml_task"]
+    for image in IMAGES[task]:
         assert (project / "plots/images" / f"{image}.png").stat().st_size > 5_000
 
     again = run(["uv", "run", "--locked", "dvc", "repro"], project)
@@ -233,6 +239,33 @@ def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -
     finally:
         run(["git", "checkout", "--quiet", "--force", "main"], story_project)
         run(["uv", "run", "--locked", "dvc", "checkout", "--quiet", "--force"], story_project)
+
+
+@pytest.mark.full
+@pytest.mark.applies_to(ml_task=("regression",))
+def test_a_regression_report_gates_on_an_error_metric(checked: Checked, tmp_path: Path) -> None:
+    """A regressor's report: `rmse` against a maximum, a rise within the tolerance, its error
+    metrics against the base, and predicted-against-actual and residual plots of both."""
+    project = copy_project(checked.project, tmp_path / "project")
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", "The sample's pipeline"], project)
+    run(["git", "checkout", "--quiet", "-b", "ridge"], project)
+    edit_params(project, "model: random_forest", "model: ridge")
+    result = run(["uv", "run", "--locked", "dvc", "repro"], project)
+    assert "prepare" not in stages_run(result.stdout)
+    result = run(["uv", "run", "--locked", "nox", "-s", "report", "--", "main"], project, False)
+    report = (project / "reports/pr/report.md").read_text()
+    assert result.returncode == (0 if "## Model report: passed" in report else 1)
+    assert re.search(r"Threshold: `rmse` = [\d.]+ against a maximum of 60", report)
+    assert re.search(r"`rmse` changed by [-+][\d.]+ \(base [\d.]+, allowed rise 2", report)
+    deltas = re.findall(r"\| metrics\.json \| (\w+) +\|", report)
+    assert set(deltas) == {"rmse", "mae", "r2"}
+    assert re.search(r"\| params\.yaml \| train\.model +\| random_forest +\| ridge ", report)
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)
+    assert images == ["predicted_vs_actual.png", "residuals.png"]
+    for image in images:
+        width, height = png_size(project / "reports/pr" / image)
+        assert width >= 300 and height >= 300
 
 
 def ci_commands(template_repo: Path, destination: Path) -> dict[str, list[str]]:

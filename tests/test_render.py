@@ -19,12 +19,12 @@ from .test_hostile import parse_every_file
 
 MODULES = (
     *("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "revision"),
-    *("monitor", "report", "train", "validate", "contract", "classification", "schema"),
+    *("monitor", "report", "train", "validate", "contract", "task", "schema"),
 )
 TESTS = (
     *("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io"),
     *("test_pipeline", "test_prepare", "test_publish", "test_train", "test_validate"),
-    *("test_monitor", "rows", "test_schema"),
+    *("test_monitor", "rows", "test_schema", "test_task"),
 )
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -34,7 +34,6 @@ COMMON_FILES = {
     "SECURITY.md",
     ".dvc/.gitignore",
     ".dvc/config",
-    ".dvc/plots/class_curve.json",
     ".dvcignore",
     ".gitattributes",
     ".gitignore",
@@ -72,6 +71,8 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     files = set(COMMON_FILES)
     files |= {f"src/{package}/{module}.py" for module in MODULES}
     files |= {f"tests/{name}.py" for name in TESTS}
+    if answers["ml_task"] == "classification":
+        files.add(".dvc/plots/class_curve.json")
     if answers["license"] != "Proprietary":
         files.add("LICENSE")
     if answers["ci_provider"] in ("github", "both"):
@@ -87,7 +88,7 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     if answers["serve_api"]:
         files |= DEPLOY_FILES
         files |= {"Dockerfile", ".dockerignore", f"src/{package}/serve.py", "tests/test_serve.py"}
-        files |= {f"src/{package}/{name}.py" for name in ("export", "inference")}
+        files |= {f"src/{package}/{name}.py" for name in ("export", "inference", "outputs")}
         files.add("tests/test_export.py")
         files |= {"ci/image.py", "ci/deploy.py"}
     if answers["devcontainer"]:

@@ -35,6 +35,10 @@ def template(template_repo: Path, tmp_path: Path) -> Path:
     return copy
 
 
+# The template's params.yaml of a classification project (a regression project has its own).
+CLASSIFICATION_PARAMS = "template/{% if ml_task == 'classification' %}params.yaml{% endif %}"
+
+
 def release(template: Path, version: str, edits: dict[str, tuple[str, str]]) -> None:
     """Apply text edits {path: (old, new)} to the template, commit and tag ``version``."""
     for relative, (old, new) in edits.items():
@@ -110,7 +114,8 @@ def conflict_guard(project: Path) -> subprocess.CompletedProcess[str]:
 def user_edits(project: Path, package: str) -> None:
     """What a user typically changes after the first render."""
     edit(project, "params.yaml", "n_estimators: 200", "n_estimators: 300")
-    edit(project, f"src/{package}/train.py", "MODELS = (", "# Our own note.\nMODELS = (")
+    anchor = "MISSING_CATEGORY = "
+    edit(project, f"src/{package}/train.py", anchor, "# Our own note.\n" + anchor)
     readme = project / "README.md"
     readme.write_text(readme.read_text() + "\n## Our team\n\nAsk in #ml-help.\n")
     (project / "notes.md").write_text("Experiment log.\n")
@@ -132,7 +137,7 @@ def test_update_keeps_every_user_edit_and_applies_the_release(
                 "\ndef judge(",
                 "\n# The gate reads params.yaml.\ndef judge(",
             ),
-            "template/params.yaml": ("threshold: 0.95", "threshold: 0.96"),
+            CLASSIFICATION_PARAMS: ("threshold: 0.95", "threshold: 0.96"),
         },
     )
     seconds = update(project)
@@ -184,8 +189,8 @@ def test_migration_moves_a_file_once_keeping_the_users_version(
     edit(project, "data/external/README.md", "# External data", "# External data (ours)")
     commit(project, "Our data notes")
 
-    old = template / "template/data/external/README.md"
-    new = template / "template/data/README.md"
+    old = template / "template/data/external/README.md.jinja"
+    new = template / "template/data/README.md.jinja"
     run(["git", "mv", str(old), str(new)], template)
     migration = (
         '_migrations:\n  - version: v1.1.0\n    when: "{{ true }}"\n'
@@ -436,6 +441,37 @@ def test_conflict_markers_are_listed_once_and_never_committed(
     commit(project, "Take the update")  # resolved: the hooks let it through
 
 
+def test_a_regression_project_stays_one_across_an_update(template: Path, tmp_path: Path) -> None:
+    """The task is an answer: an update keeps it, with the regression modules and files."""
+    project = generate(template, tmp_path / "project", ml_task="regression")
+    package = "disease_progression"
+    edit(project, "params.yaml", "threshold: 60", "threshold: 58")
+    commit(project, "Our threshold")
+    release(
+        template,
+        "v1.1.0",
+        {
+            "template/src/{{ package_name }}/gate.py": (
+                "\ndef judge(",
+                "\n# The gate reads params.yaml.\ndef judge(",
+            ),
+        },
+    )
+    update(project)
+    assert leftovers(project) == []
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["ml_task"] == "regression"
+    assert 'TASK = "regression"' in (project / f"src/{package}/task.py").read_text()
+    assert "threshold: 58" in (project / "params.yaml").read_text()
+    assert "progression:" in (project / "schema.yaml").read_text()
+    assert not (project / ".dvc/plots/class_curve.json").exists()
+    status = run(["git", "status", "--porcelain"], project).stdout.splitlines()
+    assert sorted(line[3:] for line in status) == [
+        ".copier-answers.yml",
+        f"src/{package}/gate.py",
+    ]
+
+
 @pytest.mark.project
 @pytest.mark.full
 def test_a_parameter_added_by_a_release_reaches_an_existing_project(
@@ -443,7 +479,7 @@ def test_a_parameter_added_by_a_release_reaches_an_existing_project(
 ) -> None:
     """params.yaml is the user's, so a release cannot add a key to it: the code reads a key a
     release added with its default, says so in one line, and the pipeline runs on."""
-    params = template / "template/params.yaml"
+    params = template / CLASSIFICATION_PARAMS
     line = "  class_weight: null # or balanced: weigh classes by how rare they are\n"
     assert line in params.read_text()
     params.write_text(params.read_text().replace(line, ""))
@@ -457,7 +493,7 @@ def test_a_parameter_added_by_a_release_reaches_an_existing_project(
         template,
         "v1.1.0",
         {
-            "template/params.yaml": (
+            CLASSIFICATION_PARAMS: (
                 "  seed: 42\n  random_forest:",
                 "  seed: 42\n" + line + "  random_forest:",
             )

@@ -118,14 +118,6 @@ class Column:
         texts = [np.nan if is_missing(value) else text_value(value) for value in series]
         return pd.Series(texts, index=series.index, dtype=object, name=series.name)
 
-    def labels(self, series: pd.Series) -> pd.Series:
-        """The column's cells as class labels: whole numbers for an int column, else text."""
-        import pandas as pd
-
-        if self.kind == "int":
-            return pd.to_numeric(series, errors="raise").astype("int64")
-        return self.values(series) if self.kind == "category" else series.map(text_value)
-
 
 @dataclass(frozen=True)
 class Schema:

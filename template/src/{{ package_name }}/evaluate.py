@@ -2,9 +2,9 @@
 
 Reads:  models/model.skops, data/prepared/test.csv, schema.yaml,
         params.yaml (``data.target``, ``evaluate``).
-Writes: metrics.json; plot data for ``dvc plots`` in plots/data/ (roc.csv,
-        precision_recall.csv, predictions.csv, feature_importance.csv); the same plots
-        as PNG images in plots/images/. Classes are named as the data names them.
+Writes: metrics.json; plot data for ``dvc plots`` in plots/data/ (the task's tables, and
+        feature_importance.csv); the same plots as PNG images in plots/images/. What the
+        metrics and plots are depends on the task (task.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import classification, figures
+from . import figures, task
 from .config import (
     METRICS_FILE,
     MODEL_FILE,
@@ -43,19 +43,18 @@ def importance(
     model: Any,
     features: pd.DataFrame,
     y_true: pd.Series,
-    probabilities: np.ndarray,
+    evaluation: task.Evaluation,
     params: dict[str, Any],
-    classes: classification.Classes,
 ) -> pd.DataFrame:
-    """Permutation importance: how much ROC AUC drops from the model's (its
-    ``probabilities`` on ``features``) when each raw column is shuffled
-    (``evaluate.importance_repeats`` times, from ``evaluate.seed``), largest first."""
+    """Permutation importance: how much the task's quality measure (``evaluation.QUALITY``)
+    drops from the model's when each raw column is shuffled (``evaluate.importance_repeats``
+    times, from ``evaluate.seed``), largest first."""
     repeats = param(
         params, "evaluate.importance_repeats", int, check=(lambda n: n >= 1, "of 1 or more")
     )
     rng = np.random.default_rng(param(params, "evaluate.seed", int))
     truth = np.asarray(y_true.tolist())
-    baseline = classification.roc_auc(truth, probabilities, classes)
+    baseline = evaluation.quality(truth, evaluation.predict(model, features))
     rows = len(features)
     copies = [
         (column, rng.permutation(rows)) for column in features.columns for _ in range(repeats)
@@ -70,10 +69,10 @@ def importance(
             # The column's own values in another order, its type (a category's) kept.
             copy[column] = features[column].iloc[order].set_axis(features.index)
             shuffled.append(copy)
-        predicted = model.predict_proba(pd.concat(shuffled, ignore_index=True))
+        predicted = evaluation.predict(model, pd.concat(shuffled, ignore_index=True))
         for index, (column, _) in enumerate(batch):
             part = predicted[index * rows : (index + 1) * rows]
-            drops[column].append(baseline - classification.roc_auc(truth, part, classes))
+            drops[column].append(baseline - evaluation.quality(truth, part))
     ranked = pd.DataFrame(
         {"feature": list(drops), "importance": [float(np.mean(d)) for d in drops.values()]}
     )
@@ -88,27 +87,21 @@ def run(params: dict[str, Any], model_path: Path, test_path: Path, schema_file: 
     model = load_model(model_path)
     test = read_csv(test_path, schema)
     features = model_input(test, schema.features(target))
-    y_true = schema.column(target).labels(test[target])
-    classes = classification.classes_of(model, params)
-    probabilities = model.predict_proba(features)
-    scores = classification.score(y_true, probabilities, classes)
-    predicted = pd.Series(model.classes_[probabilities.argmax(axis=1)], index=y_true.index)
-    tables = classification.curve_tables(y_true, probabilities, classes) | {
-        "predictions": pd.DataFrame({"actual": y_true, "predicted": predicted}),
-        "feature_importance": importance(model, features, y_true, probabilities, params, classes),
-    }
+    y_true = task.target_values(schema.column(target), test[target])
+    evaluation = task.Evaluation.of(model, params, schema.column(target))
+    outputs = evaluation.predict(model, features)
+    scores = evaluation.score(y_true, outputs)
+    ranked = importance(model, features, y_true, evaluation, params)
+    tables = evaluation.tables(y_true, outputs) | {"feature_importance": ranked}
 
     METRICS_FILE.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
     PLOT_DATA_DIR.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         table.to_csv(PLOT_DATA_DIR / f"{name}.csv", index=False)
-    # Classes in the order schema.yaml lists them, which may say something (low, mid, high).
-    listed = [str(name) for name in schema.column(target).allowed or ()]
-    order = listed if sorted(listed) == sorted(map(str, classes.names)) else classes.names
-    figures.draw_all(tables, PLOT_IMAGE_DIR, [str(name) for name in order])
-    flat = {name: value for name, value in scores.items() if not isinstance(value, dict)}
-    about = f" ({classes.positive})" if classes.binary else " (macro)"
-    return ", ".join(f"{name}={value}" for name, value in flat.items()) + about
+    evaluation.draw(tables, PLOT_IMAGE_DIR)
+    title, image = "Permutation importance", PLOT_IMAGE_DIR / "importance.png"
+    figures.importance(ranked, evaluation.QUALITY, image, title)
+    return evaluation.summary(scores)
 
 
 def main(argv: list[str] | None = None) -> int:

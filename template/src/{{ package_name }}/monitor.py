@@ -1,10 +1,11 @@
-"""Drift check: compare the inputs the service scored with the data the model was trained on.
+"""Drift check: compare the inputs the service scored, and the model's predictions for them,
+with the data the model was trained on.
 
 Reads:  params.yaml (``monitor`` thresholds, ``data.target``), schema.yaml (the features and
-        their kinds), data/prepared/train.csv, and logged inputs: a JSON-lines or CSV file of
-        feature values, or a folder of ``*.jsonl`` / ``*.csv`` files (default
-        data/monitoring/latest, where `uv run nox -s monitor` downloads them from
-        PREDICTION_LOGS_URL).
+        their kinds), data/prepared/train.csv, models/model.skops (to predict both sides),
+        and logged inputs: a JSON-lines or CSV file of feature values, or a folder of
+        ``*.jsonl`` / ``*.csv`` files (default data/monitoring/latest, where
+        `uv run nox -s monitor` downloads them from PREDICTION_LOGS_URL).
 Writes: reports/monitor/drift.md    each feature's population stability index (PSI) and test
                                     (Kolmogorov-Smirnov for numbers, chi-square for booleans
                                     and categories), drifted features first
@@ -13,7 +14,11 @@ Writes: reports/monitor/drift.md    each feature's population stability index (P
 Exits with status 1 when a feature drifts past a threshold, naming it, and 2 when the
 inputs cannot be read.
 
-Both sides are read as the model reads them (`contract.Column.values`). A number is compared
+Both sides are read as the model reads them (`contract.Column.values`), and the model
+predicts both: its predictions are compared as one more column, ``predicted <target>`` (a
+class for a classifier, a number for a regressor; task.prediction), so that a shift the
+model's answers feel shows even when each input moved only a little. Without a model file,
+the inputs alone are compared, and the report says so. A number is compared
 over quantile bins of its training values; a boolean or a category over its values seen in
 training (or allowed by schema.yaml), plus one bucket for values never seen in training. Missing
 values of a nullable feature are a bucket of their own, so a change in how often a value is
@@ -36,7 +41,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import chi2_contingency, ks_2samp
 
+from . import task
 from .config import (
+    MODEL_FILE,
     PARAMS_FILE,
     SCHEMA_FILE,
     TRAIN_DATA,
@@ -47,6 +54,7 @@ from .config import (
     run_stage,
 )
 from .contract import Column, Schema, load_schema, plain, read_csv
+from .model_io import load_model
 
 DEFAULT_LOGS = Path("data/monitoring/latest")
 REPORT_DIR = Path("reports/monitor")
@@ -367,7 +375,11 @@ def method(results: list[FeatureDrift], thresholds: Thresholds) -> str:
 
 
 def markdown(
-    results: list[FeatureDrift], rows: tuple[int, int], thresholds: Thresholds, image: str
+    results: list[FeatureDrift],
+    rows: tuple[int, int],
+    thresholds: Thresholds,
+    image: str,
+    note: str = "",
 ) -> str:
     """The drift report: verdict, method and one table row per feature."""
     drifted = [result.feature for result in results if result.drifted]
@@ -380,12 +392,13 @@ def markdown(
     header = ["Feature", "Test", "PSI", "Statistic", "p-value"]
     header += ["Missing (training / logged)"] if nullable else []
     lines = [
-        "# Input drift against the training data",
+        "# Drift against the training data",
         "",
         verdict,
         "",
         f"Compared {rows[1]} logged rows with {rows[0]} training rows. "
-        + method(results, thresholds),
+        + method(results, thresholds)
+        + (f" {note}" if note else ""),
         "",
         "| " + " | ".join([*header, "Drifted"]) + " |",
         "|---|---|" + "---:|" * (len(header) - 2) + "---|",
@@ -528,12 +541,34 @@ def prometheus_text(results: list[FeatureDrift], rows: int, now: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_predictions(
+    model_file: Path, target: Column, frames: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple[Column | None, str]:
+    """Add the model's predictions to both frames of model inputs as one more column; the
+    column (None without a model) and a sentence for the report."""
+    if not model_file.is_file():
+        note = f"No model at {model_file} (run `uv run dvc repro`): predictions not compared."
+        return None, note
+    column, predict = task.prediction(load_model(model_file), target)
+    for frame in frames:
+        frame[column.name] = predict(frame)
+    note = f"`{column.name}` is what {model_file} predicts for the rows of each side."
+    return column, note
+
+
 def run(
-    logs: Path, reference_file: Path, params: dict[str, Any], schema: Schema, out: Path
+    logs: Path,
+    reference_file: Path,
+    params: dict[str, Any],
+    schema: Schema,
+    out: Path,
+    model_file: Path = MODEL_FILE,
 ) -> list[FeatureDrift]:
-    """Compare ``logs`` with the training data and write the report files into ``out``."""
+    """Compare ``logs``, and the predictions for them, with the training data; write the
+    report files into ``out``."""
     thresholds = Thresholds.from_params(params)
-    features = schema.features(param(params, "data.target", str))
+    target = param(params, "data.target", str)
+    features = schema.features(target)
     if not features:
         raise InputError(f"{schema.path} declares no feature besides the target")
     reference = read_reference(reference_file, schema, features)
@@ -544,11 +579,14 @@ def run(
             f"{thresholds.min_rows} (monitor.min_rows in params.yaml)"
         )
         raise LogError(msg)
-    results = compare(reference, current, features, thresholds)
+    predicted, note = with_predictions(model_file, schema.column(target), (reference, current))
+    compared = (*features, predicted) if predicted else features
+    results = compare(reference, current, compared, thresholds)
     out.mkdir(parents=True, exist_ok=True)
     top = results[: thresholds.plot_features]
-    image = draw(reference, current, features, top, out / "drift.png")
-    report = markdown(results, (len(reference), len(current)), thresholds, image.name)
+    image = draw(reference, current, compared, top, out / "drift.png")
+    rows = (len(reference), len(current))
+    report = markdown(results, rows, thresholds, image.name, note)
     (out / "drift.md").write_text(report, encoding="utf-8")
     metrics = prometheus_text(results, len(current), time.time())
     (out / "drift.prom").write_text(metrics, encoding="utf-8")
@@ -567,7 +605,7 @@ def check(args: argparse.Namespace) -> str:
     """Run the check; the summary when nothing drifted, else CheckFailed naming the features."""
     try:
         params, schema = load_params(args.params), load_schema(args.schema)
-        results = run(args.logs, args.reference, params, schema, args.out)
+        results = run(args.logs, args.reference, params, schema, args.out, args.model)
     except OSError as error:  # for example, a report that cannot be written
         raise InputError(str(error)) from error
     report = args.out / "drift.md"
@@ -584,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", type=Path, default=TRAIN_DATA)
     parser.add_argument("--params", type=Path, default=PARAMS_FILE)
     parser.add_argument("--schema", type=Path, default=SCHEMA_FILE)
+    parser.add_argument("--model", type=Path, default=MODEL_FILE)
     parser.add_argument("--out", type=Path, default=REPORT_DIR)
     args = parser.parse_args(argv)
     return run_stage("monitor", lambda: check(args))

@@ -1,7 +1,8 @@
 """Prepare stage: load the source data, keep a raw snapshot and split it for training.
 
 Reads:  params.yaml (``data``) and the source it names: a dataset that ships with
-        scikit-learn (``sklearn:breast_cancer``) or a CSV file (``data/external/*.csv``).
+        scikit-learn (``sklearn:breast_cancer``, ``sklearn:diabetes``) or a CSV file
+        (``data/external/*.csv``).
 Writes: data/raw/dataset.csv, data/prepared/train.csv, data/prepared/test.csv.
 A CSV source is copied cell for cell (as text) and in its row order, so the validate stage
 can name the line of the user's file that breaks the contract.
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import train_test_split
 
 from .config import (
@@ -43,7 +44,31 @@ def breast_cancer() -> pd.DataFrame:
     return frame
 
 
-BUNDLED_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {"breast_cancer": breast_cancer}
+# The diabetes sample's blood serum measurements, s1 to s6, by what they measure.
+SERUM = {
+    "s1": "total_cholesterol",
+    "s2": "ldl",
+    "s3": "hdl",
+    "s4": "cholesterol_ratio",
+    "s5": "log_triglycerides",
+    "s6": "glucose",
+}
+
+
+def diabetes() -> pd.DataFrame:
+    """The diabetes sample in its original units: ten baseline measurements of 442 patients,
+    and ``progression``, a measure of how far the disease progressed a year later."""
+    bunch = load_diabetes(as_frame=True, scaled=False)
+    frame: pd.DataFrame = bunch.frame.drop(columns=["target"]).rename(columns=SERUM)
+    frame[["age", "sex"]] = frame[["age", "sex"]].astype(int)
+    frame["progression"] = bunch.target.astype(int)
+    return frame
+
+
+BUNDLED_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
+    "breast_cancer": breast_cancer,
+    "diabetes": diabetes,
+}
 
 
 def column_name(label: str) -> str:
@@ -70,14 +95,15 @@ def load_source(source: str) -> pd.DataFrame:
 
 
 def split(
-    frame: pd.DataFrame, target: str, test_size: float, seed: int
+    frame: pd.DataFrame, target: str, test_size: float, seed: int, stratify: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split rows into train and test sets, stratified by the target when it is usable.
+    """Split rows into train and test sets, stratified by the target (each class keeps its
+    share of the rows) when ``stratify`` asks for it and the target is usable.
 
     A file without a usable target column is still split, so that the validate stage,
     not this one, reports what is wrong with it.
     """
-    labels = frame.get(target)
+    labels = frame.get(target) if stratify else None
     usable = labels is not None and labels.notna().all() and labels.value_counts().min() >= 2
     train, test = train_test_split(
         frame,
@@ -96,8 +122,9 @@ def run(params: dict[str, Any]) -> str:
         params, "data.test_size", float, check=(lambda v: 0 < v < 1, "between 0 and 1")
     )
     seed = param(params, "data.seed", int)
+    stratify = param(params, "data.stratify", bool, default=True)
     frame = load_source(source)
-    train, test = split(frame, target, test_size, seed)
+    train, test = split(frame, target, test_size, seed, stratify)
     for path, part in ((RAW_DATA, frame), (TRAIN_DATA, train), (TEST_DATA, test)):
         path.parent.mkdir(parents=True, exist_ok=True)
         part.to_csv(path, index=False)

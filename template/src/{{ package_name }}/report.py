@@ -11,7 +11,6 @@ Exits:  0 when the gate passed, 1 when it failed (the report is written either w
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -20,16 +19,13 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, overload
 
-import pandas as pd
 import yaml
 
-from . import contract, figures, gate, revision
+from . import gate, revision, task
 from .config import (
     METRICS_FILE,
     PARAMS_FILE,
-    PLOT_DATA_DIR,
     RAW_DATA,
     CheckFailed,
     InputError,
@@ -111,56 +107,6 @@ def environment(lock_text: str | None) -> list[str]:
     return ["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows.items())]
 
 
-@overload
-def read_plot(text: str) -> pd.DataFrame: ...
-@overload
-def read_plot(text: None) -> None: ...
-def read_plot(text: str | None) -> pd.DataFrame | None:
-    """A plot table from its text, class names kept as text (curves from before tables named
-    their class get an unnamed one)."""
-    if text is None:
-        return None
-    table = pd.read_csv(io.StringIO(text), dtype={"class": str, "actual": str, "predicted": str})
-    if "class" not in table.columns and "predicted" not in table.columns:
-        table["class"] = ""
-    return table
-
-
-def draw(base: str, directory: Path) -> list[Path]:
-    """Plots of head against base where the base has plot data, head alone otherwise."""
-    images = []
-    for kind in figures.CURVES:
-        path = PLOT_DATA_DIR / f"{kind.name}.csv"
-        series = {}
-        base_table = read_plot(revision.show(base, path))
-        if base_table is not None:
-            series["base"] = base_table
-        series["head"] = read_plot(path.read_text(encoding="utf-8"))
-        images.append(figures.curve(series, kind, directory / f"{kind.name}.png"))
-    predictions = PLOT_DATA_DIR / "predictions.csv"
-    tables = {"base": read_plot(revision.show(base, predictions))}
-    tables["head"] = read_plot(predictions.read_text(encoding="utf-8"))
-    for name, table in tables.items():
-        if table is not None:
-            path = directory / f"cm_{name}.png"
-            images.append(figures.confusion(table, f"Confusion matrix ({name})", path))
-    return images
-
-
-def classes_note(scores: dict[str, Any], params: dict[str, Any]) -> str:
-    """Which class precision, recall and F1 describe, from the classes metrics.json names."""
-    classes = list(scores.get("per_class", {}))
-    if len(classes) == 2:
-        positive = contract.positive_class(tuple(classes), params)
-        others = [name for name in classes if name != str(positive)]
-        return (
-            f"Precision, recall and F1 are those of `{positive}` (`evaluate.positive_class`) "
-            f"against `{', '.join(others)}`; `per_class` holds each class's own."
-        )
-    names = ", ".join(f"`{name}`" for name in classes)
-    return f"Precision, recall and F1 are macro averages over {len(classes)} classes ({names})."
-
-
 def as_head(table: str) -> str:
     """A DVC diff table whose compared column, `workspace` to DVC, is `head` as in the plots."""
     header, newline, rows = table.partition("\n")
@@ -176,12 +122,12 @@ def build(base: str, directory: Path = REPORT_DIR) -> tuple[Path, gate.Verdict]:
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.png"):
         old.unlink()
-    images = draw(base, directory)
+    images = task.compare(base, directory, params)
 
     lines = [MARKER, f"## Model report: {'passed' if verdict.passed else 'FAILED'}", ""]
     lines += [f"Compared with `{base}` (`{commit[:7]}`).", "", "### Quality gate", ""]
     lines += verdict.lines()
-    lines += ["", "### Metrics", "", classes_note(scores, params), ""]
+    lines += ["", "### Metrics", "", task.metrics_note(scores, params), ""]
     if revision.show(base, METRICS_FILE) is None:
         lines += [
             f"The base `{base}` has no metrics yet (this may be the first report), so only "

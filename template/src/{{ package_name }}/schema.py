@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import task
 from .config import PARAMS_FILE, SCHEMA_FILE, InputError, load_params, param, run_stage
 from .contract import Column, as_bool, plain, read_csv
 from .prepare import column_name
@@ -38,8 +39,8 @@ HEADER = """\
 #   type: category         text values; with `allowed` only those, without it any value
 #                          (one the model never saw in training counts as none of its values)
 #   min / max              inclusive bounds of a number
-#   allowed: [...]         the only values accepted; for the target (data.target in
-#                          params.yaml), its classes
+#   allowed: [...]         the only values accepted; for the target of a classifier
+#                          (data.target in params.yaml), its classes
 #   nullable: true         empty cells are allowed (they are refused by default); the model
 #                          fills them in as part of its own preprocessing
 # Drafted by `uv run nox -s schema` from {source} ({rows} rows):
@@ -137,26 +138,15 @@ def draft_feature(name: str, cells: pd.Series) -> tuple[Column, str]:
 
 
 def draft_target(name: str, cells: pd.Series, source: Path) -> tuple[Column, str]:
-    """The target's rules: its classes under ``allowed``, whole numbers or text; every row
-    must have a label and there must be two classes or more."""
+    """The target's rules: every row must have a value, and the task says the rest (its
+    classes under ``allowed`` for classification, a number with bounds for regression)."""
     missing = cells.isna()
     if missing.any():
         line = int(missing.to_numpy().argmax()) + 2
         msg = f"the target column {name!r} has {int(missing.sum())} empty cell(s), first at "
-        raise InputError(msg + f"{source} line {line}; every row needs a label")
-    numbers = pd.to_numeric(cells, errors="coerce")
-    classes: list[Any]
-    if numbers.notna().all() and whole(numbers).all():
-        kind, classes = "int", sorted({int(value) for value in numbers})
-    else:
-        kind, classes = "category", sorted(set(cells))
-    if len(classes) < 2:
-        msg = f"the target column {name!r} has a single class {classes[0]!r} in {source}; "
-        raise InputError(msg + "a classifier needs two or more")
-    listed = ", ".join(str(value) for value in classes[:MAX_ALLOWED])
-    more = f", ... {len(classes) - MAX_ALLOWED} more" if len(classes) > MAX_ALLOWED else ""
-    said = f"target, {kind}, allowed: {len(classes)} classes ({listed}{more})"
-    return Column(name, kind, allowed=tuple(classes)), said
+        raise InputError(msg + f"{source} line {line}; every row needs a target value")
+    drafted, _ = draft_feature(name, cells)
+    return task.target_rule(drafted, cells, source)
 
 
 def snake_case_names(frame: pd.DataFrame, source: Path) -> list[str]:
@@ -235,23 +225,11 @@ def run(source: Path, target: str | None, output: Path, force: bool, params_file
     min_rows = min(max(1, len(frame) // 2), MOST_ROWS)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(columns, min_rows, source, len(frame)), encoding="utf-8")
-    classes = next(column.allowed or () for column in columns if column.name == label)
-    note = positive_class_note(params_file, classes)
+    note = task.params_note(params_file, next(c for c in columns if c.name == label))
     return (
         f"wrote {output} ({len(columns)} columns, min_rows {min_rows}); review it, then set "
         f"data.source: {source} and data.target: {label} in {params_file}{note}"
     )
-
-
-def positive_class_note(params_file: Path, classes: tuple[Any, ...]) -> str:
-    """A reminder to choose the positive class when params.yaml names none of two classes."""
-    if len(classes) != 2 or not params_file.is_file():
-        return ""
-    chosen = (load_params(params_file).get("evaluate") or {}).get("positive_class")
-    if chosen is not None and str(chosen) in {str(name) for name in classes}:
-        return ""
-    names = " or ".join(str(name) for name in classes)
-    return f", and evaluate.positive_class (now {chosen!r}) to {names}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,8 @@
-"""Train stage: fit the classifier described in params.yaml on the training split.
+"""Train stage: fit the model described in params.yaml on the training split.
 
 Reads:  data/prepared/train.csv, schema.yaml (the columns and their kinds),
         params.yaml (``data.target``, ``train``).
-Writes: models/model.skops: the preprocessing and the classifier as one pipeline, so that
+Writes: models/model.skops: the preprocessing and the model as one pipeline, so that
         the service and the drift check hand it raw rows exactly as the CSV has them.
 """
 
@@ -13,14 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from . import task
 from .config import (
     MODEL_FILE,
     PARAMS_FILE,
@@ -33,8 +31,6 @@ from .config import (
 from .contract import Column, load_schema, model_input, read_csv
 from .model_io import save_model
 
-MODELS = ("random_forest", "logistic_regression")
-CLASS_WEIGHTS = ("balanced",)
 MISSING_CATEGORY = "(missing)"
 
 
@@ -56,39 +52,9 @@ def preprocessing(features: tuple[Column, ...], scale: bool) -> ColumnTransforme
     return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
 
 
-_POSITIVE = (lambda value: value > 0, "above 0")
-
-
-def classifier(params: dict[str, Any]) -> tuple[BaseEstimator, bool]:
-    """The unfitted classifier ``train.model`` names, and whether it needs scaled inputs."""
-    kind = param(params, "train.model", str, choices=MODELS)
-    seed = param(params, "train.seed", int)
-    weight = param(
-        params, "train.class_weight", str, choices=CLASS_WEIGHTS, default=None, optional=True
-    )
-    if kind == "random_forest":
-        model = RandomForestClassifier(
-            n_estimators=param(params, "train.random_forest.n_estimators", int, check=_POSITIVE),
-            max_depth=param(params, "train.random_forest.max_depth", int, optional=True),
-            min_samples_leaf=param(
-                params, "train.random_forest.min_samples_leaf", int, check=_POSITIVE
-            ),
-            class_weight=weight,
-            random_state=seed,
-            n_jobs=1,
-        )
-        return model, False
-    model = LogisticRegression(
-        C=param(params, "train.logistic_regression.C", float, check=_POSITIVE),
-        max_iter=param(params, "train.logistic_regression.max_iter", int, check=_POSITIVE),
-        class_weight=weight,
-    )
-    return model, True
-
-
 def build_model(params: dict[str, Any], features: tuple[Column, ...]) -> Pipeline:
-    """The unfitted pipeline: preprocessing for ``features``, then the configured classifier."""
-    model, scale = classifier(params)
+    """The unfitted pipeline: preprocessing for ``features``, then the configured model."""
+    model, scale = task.estimator(params)
     return Pipeline([("prepare", preprocessing(features, scale)), ("model", model)])
 
 
@@ -99,7 +65,8 @@ def fit(params: dict[str, Any], schema_file: Path, data: Path) -> Pipeline:
     features = schema.features(target)
     frame = read_csv(data, schema)
     model = build_model(params, features)
-    model.fit(model_input(frame, features), schema.column(target).labels(frame[target]))
+    labels = task.target_values(schema.column(target), frame[target])
+    model.fit(model_input(frame, features), labels)
     return model
 
 
