@@ -262,7 +262,7 @@ def test_a_regression_report_gates_on_an_error_metric(checked: Checked, tmp_path
     assert set(deltas) == {"rmse", "mae", "r2"}
     assert re.search(r"\| params\.yaml \| train\.model +\| random_forest +\| ridge ", report)
     images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)
-    assert images == ["predicted_vs_actual.png", "residuals.png"]
+    assert images == ["predicted_vs_actual.png", "residuals.png", "importance.png"]
     for image in images:
         width, height = png_size(project / "reports/pr" / image)
         assert width >= 300 and height >= 300

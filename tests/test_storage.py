@@ -615,7 +615,10 @@ def test_drift_check_reads_the_logs_from_s3(
     assert "dvc get-url --force" in output, "the logs are fetched from PREDICTION_LOGS_URL"
     fetched = sorted(path.name for path in (project / "data/monitoring/latest").iterdir())
     assert fetched == sorted(logs)
-    assert f"monitor: no drift in {len(CUSTOMER_FEATURES)} features" in output, output
+    # The features, and what the model (pulled with the data, or trained again) predicts.
+    assert f"monitor: no drift in {len(CUSTOMER_FEATURES) + 1} features" in output, output
+    report = (project / "reports/monitor/drift.md").read_text(encoding="utf-8")
+    assert f"| predicted {LABEL} |" in report
 
 
 @pytest.mark.project

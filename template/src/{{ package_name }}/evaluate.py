@@ -100,7 +100,7 @@ def run(params: dict[str, Any], model_path: Path, test_path: Path, schema_file: 
         table.to_csv(PLOT_DATA_DIR / f"{name}.csv", index=False)
     evaluation.draw(tables, PLOT_IMAGE_DIR)
     title, image = "Permutation importance", PLOT_IMAGE_DIR / "importance.png"
-    figures.importance(ranked, evaluation.QUALITY, image, title)
+    figures.importance({"model": ranked}, evaluation.QUALITY, image, title)
     return evaluation.summary(scores)
 
 

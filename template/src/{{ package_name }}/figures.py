@@ -19,13 +19,24 @@ def save(figure: Figure, path: Path) -> Path:
     return path
 
 
-def importance(ranked: pd.DataFrame, quality: str, path: Path, title: str) -> Path:
+def importance(sides: dict[str, pd.DataFrame], quality: str, path: Path, title: str) -> Path:
     """Horizontal bar chart of feature importance (the drop in ``quality`` when a column is
-    shuffled), most important at the top."""
-    figure = Figure(figsize=(6, 0.3 * len(ranked) + 1.2))
+    shuffled), most important at the top: one bar per feature for one table, and for two
+    (base and head) a bar of each beside the other, in the order of the last."""
+    *_, last = sides.values()
+    features = list(last["feature"])[::-1]
+    figure = Figure(figsize=(6, (0.3 if len(sides) == 1 else 0.45) * len(features) + 1.2))
     axes = figure.subplots()
-    ordered = ranked.iloc[::-1]
-    axes.barh(ordered["feature"], ordered["importance"], color="tab:blue")
+    height = 0.8 / len(sides)
+    for rank, (side, table) in enumerate(sides.items()):
+        shown = table.set_index("feature")["importance"].reindex(features).fillna(0.0)
+        offset = (rank - (len(sides) - 1) / 2) * height
+        places = [index + offset for index in range(len(features))]
+        label = None if len(sides) == 1 else side
+        axes.barh(places, shown.to_numpy(), height=height, color=f"C{rank}", label=label)
+    axes.set_yticks(range(len(features)), features)
     axes.set(xlabel=f"mean drop in {quality} when the column is shuffled", title=title)
     axes.xaxis.set_major_locator(MaxNLocator(nbins=4))  # small values: long tick labels
+    if len(sides) > 1:
+        axes.legend(loc="lower right", fontsize="small")
     return save(figure, path)

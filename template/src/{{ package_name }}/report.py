@@ -11,6 +11,7 @@ Exits:  0 when the gate passed, 1 when it failed (the report is written either w
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -20,12 +21,14 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
-from . import gate, revision, task
+from . import figures, gate, revision, task
 from .config import (
     METRICS_FILE,
     PARAMS_FILE,
+    PLOT_DATA_DIR,
     RAW_DATA,
     CheckFailed,
     InputError,
@@ -107,6 +110,17 @@ def environment(lock_text: str | None) -> list[str]:
     return ["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows.items())]
 
 
+def importance(base: str, directory: Path) -> Path:
+    """Permutation importance of head beside base's, where the base has it."""
+    path = PLOT_DATA_DIR / "feature_importance.csv"
+    sides = {"head": pd.read_csv(path)}
+    before = revision.show(base, path)
+    if before is not None:
+        sides = {"base": pd.read_csv(io.StringIO(before)), **sides}
+    title = "Permutation importance" + (" (base and head)" if len(sides) > 1 else "")
+    return figures.importance(sides, task.Evaluation.QUALITY, directory / "importance.png", title)
+
+
 def as_head(table: str) -> str:
     """A DVC diff table whose compared column, `workspace` to DVC, is `head` as in the plots."""
     header, newline, rows = table.partition("\n")
@@ -122,7 +136,7 @@ def build(base: str, directory: Path = REPORT_DIR) -> tuple[Path, gate.Verdict]:
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.png"):
         old.unlink()
-    images = task.compare(base, directory, params)
+    images = [*task.compare(base, directory, params), importance(base, directory)]
 
     lines = [MARKER, f"## Model report: {'passed' if verdict.passed else 'FAILED'}", ""]
     lines += [f"Compared with `{base}` (`{commit[:7]}`).", "", "### Quality gate", ""]
