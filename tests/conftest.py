@@ -291,13 +291,20 @@ def setup_project(project: Path) -> Path:
     return project
 
 
-def point_params_at(project: Path, source: str, target: str, positive_class: str | None) -> None:
+def point_params_at(
+    project: Path, source: str, target: str, positive_class: str | None, slices: tuple[str, ...]
+) -> None:
     """Edit params.yaml as a user would after bringing their own data: the data source, the
-    target column and, for a classifier of two classes, the class that binary metrics
-    describe (a regression project's params.yaml has no such line)."""
+    target column, the columns to measure slices of and, for a classifier of two classes,
+    the class that binary metrics describe (a regression project's params.yaml has no such
+    line)."""
     params = project / "params.yaml"
     text = params.read_text(encoding="utf-8")
-    edits = {r"(?m)^(  source: )\S+": source, r"(?m)^(  target: )\S+": target}
+    edits = {
+        r"(?m)^(  source: )\S+": source,
+        r"(?m)^(  target: )\S+": target,
+        r"(?m)^(    columns: ).+$": "[" + ", ".join(slices) + "]",
+    }
     chosen = r"(?m)^(  positive_class: )\S+"
     if positive_class is not None or re.search(chosen, text):
         edits[chosen] = positive_class or "null"

@@ -152,7 +152,7 @@ def bring(
     name = csv_file.name
     first = shell_block("data.md", "Bring your own data", 0).replace("customers.csv", name)
     run_block(project, first, {"/path/to/" + name: str(csv_file)})
-    point_params_at(project, f"data/external/{name}", target, positive_class)
+    point_params_at(project, f"data/external/{name}", target, positive_class, slices=("plan",))
     checks = shell_block("data.md", "Bring your own data", 1).replace("customers.csv", name)
     assert "nox -s lint tests pipeline" in checks
     if not lint:
@@ -199,6 +199,11 @@ def check_project(
         assert f"macro averages over {len(classes)} classes" in report
     for name in classes:
         assert f"per_class.{name}.f1" in report
+    # Slices of a text column: one per plan, each in the report.
+    found = json.loads((project / "reports/slices.json").read_text(encoding="utf-8"))["slices"]
+    assert [one["slice"] for one in found] == [f"plan = {plan}" for plan in sorted(PLANS)]
+    for plan in PLANS:
+        assert f"| plan = {plan} |" in report
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
     if answers.get("serve_api", True):
@@ -271,6 +276,8 @@ def test_own_data_with_a_number_to_predict(template_repo: Path, tmp_path: Path) 
     metrics = json.loads((project / "metrics.json").read_text(encoding="utf-8"))
     assert set(metrics) == {"rmse", "mae", "r2"}
     assert metrics["r2"] > 0.8, "spend follows tenure and plan"
+    found = json.loads((project / "reports/slices.json").read_text(encoding="utf-8"))["slices"]
+    assert all(one["metrics"]["rmse"] < 10 for one in found), found
 
     run(["uv", "run", "--locked", "nox", "-s", "report", "--", "main"], project)
     report = (project / "reports/pr/report.md").read_text(encoding="utf-8")

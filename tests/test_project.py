@@ -225,6 +225,19 @@ def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -
         assert re.search(
             r"\| params\.yaml \| train\.random_forest\.n_estimators +\| 200 +\| 5 ", report
         )
+        # The demo's slices (evaluate.slices): three ranges of one column, base beside head.
+        test_rows = len((story_project / "data/prepared/test.csv").read_text().splitlines()) - 1
+        worst = r"`([^`]+)` \(\d+ rows\)"
+        gated = rf"- Worst slice: {worst}: `roc_auc` = [\d.]+ against a minimum of 0\.9: \*\*"
+        assert re.search(gated, report)
+        base, head = (
+            re.search(rf"- Worst slice at {side}: {worst}, [\d.]+", report)
+            for side in ("base", "head")
+        )
+        assert base and head, "the worst slice of base and of head"
+        slice_rows = re.findall(r"(?m)^\| ([^|]+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \|$", report)
+        assert len(slice_rows) == 3 and {head.group(1), base.group(1)} <= {r[0] for r in slice_rows}
+        assert sum(int(rows) for _, rows, *_ in slice_rows) == test_rows, "every test row, once"
 
         images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)
         assert len(images) >= 2

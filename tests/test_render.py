@@ -19,12 +19,12 @@ from .test_hostile import parse_every_file
 
 MODULES = (
     *("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "revision"),
-    *("monitor", "report", "train", "validate", "contract", "task", "schema"),
+    *("monitor", "report", "train", "validate", "contract", "task", "schema", "slices", "card"),
 )
 TESTS = (
     *("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io"),
     *("test_pipeline", "test_prepare", "test_publish", "test_train", "test_validate"),
-    *("test_monitor", "rows", "test_schema", "test_task"),
+    *("test_monitor", "rows", "test_schema", "test_task", "test_slices", "test_card"),
 )
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -43,6 +43,7 @@ COMMON_FILES = {
     "dvc.yaml",
     "noxfile.py",
     "params.yaml",
+    "model_card.yaml",
     "pyproject.toml",
     "schema.yaml",
     "ci/__init__.py",

@@ -447,7 +447,7 @@ def bring_own_data(project: Path, customers: Path) -> None:
     )
     staged = run(["git", "diff", "--cached", "--name-only"], project).stdout.split()
     assert staged == [f"{OWN_DATA}.dvc"], "git gets the pointer, never the data itself"
-    point_params_at(project, OWN_DATA, LABEL, positive_class="1")
+    point_params_at(project, OWN_DATA, LABEL, positive_class="1", slices=("support_calls",))
     # Lint and the project's tests on a user's data are test_own_data.py's; here what
     # matters is the data's round trip through the remote, so only the pipeline runs.
     checks = shell_block("data.md", "Bring your own data", 1)

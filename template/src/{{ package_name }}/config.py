@@ -22,6 +22,7 @@ TEST_DATA = Path("data/prepared/test.csv")
 VALIDATION_REPORT = Path("reports/validation.json")
 MODEL_FILE = Path("models/model.skops")
 METRICS_FILE = Path("metrics.json")
+MODEL_CARD = Path("reports/model_card.json")  # the card stage's, shown by the service
 PLOT_DATA_DIR = Path("plots/data")
 PLOT_IMAGE_DIR = Path("plots/images")
 

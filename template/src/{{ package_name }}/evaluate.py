@@ -2,7 +2,8 @@
 
 Reads:  models/model.skops, data/prepared/test.csv, schema.yaml,
         params.yaml (``data.target``, ``evaluate``).
-Writes: metrics.json; plot data for ``dvc plots`` in plots/data/ (the task's tables, and
+Writes: metrics.json; reports/slices.json, the metrics of each slice ``evaluate.slices``
+        asks for (slices.py); plot data for ``dvc plots`` in plots/data/ (the task's tables, and
         feature_importance.csv); the same plots as PNG images in plots/images/. What the
         metrics and plots are depends on the task (task.py).
 """
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import figures, task
+from . import figures, slices, task
 from .config import (
     METRICS_FILE,
     MODEL_FILE,
@@ -92,9 +93,11 @@ def run(params: dict[str, Any], model_path: Path, test_path: Path, schema_file: 
     outputs = evaluation.predict(model, features)
     scores = evaluation.score(y_true, outputs)
     ranked = importance(model, features, y_true, evaluation, params)
+    by_slice = slices.score(evaluation, y_true, outputs, test, schema, params)
     tables = evaluation.tables(y_true, outputs) | {"feature_importance": ranked}
 
     METRICS_FILE.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
+    slices.write(by_slice)
     PLOT_DATA_DIR.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         table.to_csv(PLOT_DATA_DIR / f"{name}.csv", index=False)

@@ -1,15 +1,17 @@
 """Quality gate: the one judge of the model, used by `nox -s pipeline`, the report and CI.
 
-Two rules, both set under ``gate`` in params.yaml:
+Rules set under ``gate`` in params.yaml:
 - threshold: ``gate.metric`` in metrics.json must reach ``gate.threshold`` (stay at or under
   it for an error metric, where lower is better);
 - no regression: against a base revision (``--base``, e.g. the pull request's target
-  branch), the metric may not get worse by more than ``gate.tolerance``.
+  branch), the metric may not get worse by more than ``gate.tolerance``;
+- every slice (when ``gate.slice_threshold`` is set): the metric on each scored slice of
+  reports/slices.json (``evaluate.slices``) must reach that threshold too.
 
 A base whose metrics.json does not exist or lacks the metric (the first pull request, say)
 is not compared: the threshold alone decides, and the verdict says so.
 
-Reads:  metrics.json, params.yaml, and metrics.json at the base revision.
+Reads:  metrics.json, reports/slices.json, params.yaml, and metrics.json at the base revision.
 Exits:  0 passed, 1 failed, 2 unusable input (a missing metric, params.yaml, an unknown base).
 """
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import revision
+from . import revision, slices
 from .config import (
     METRICS_FILE,
     PARAMS_FILE,
@@ -47,6 +49,8 @@ class Verdict:
     tolerance: float
     base: float | None = None
     base_note: str = "no base given"
+    slice_threshold: float | None = None
+    worst: slices.Slice | None = None  # the scored slice with the worst value of the metric
 
     @property
     def lower_is_better(self) -> bool:
@@ -67,12 +71,33 @@ class Verdict:
         return self._better(self.value, allowed)
 
     @property
+    def worst_value(self) -> float | None:
+        return None if self.worst is None else float((self.worst.metrics or {})[self.metric])
+
+    @property
+    def slices_pass(self) -> bool:
+        worst = self.worst_value
+        return (
+            self.slice_threshold is None
+            or worst is None
+            or self._better(worst, self.slice_threshold)
+        )
+
+    @property
     def passed(self) -> bool:
-        return self.meets_threshold and self.within_tolerance
+        return self.meets_threshold and self.within_tolerance and self.slices_pass
 
     def _threshold_text(self) -> str:
         bound = "a maximum" if self.lower_is_better else "a minimum"
         return f"`{self.metric}` = {self.value} against {bound} of {self.threshold}"
+
+    def _slice_text(self, worst: slices.Slice) -> str:
+        value = (worst.metrics or {})[self.metric]
+        text = f"`{worst.slice}` ({worst.rows} rows): `{self.metric}` = {value}"
+        if self.slice_threshold is None:
+            return text + " (not gated: gate.slice_threshold is null)"
+        bound = "a maximum" if self.lower_is_better else "a minimum"
+        return text + f" against {bound} of {self.slice_threshold}"
 
     def _base_text(self) -> str:
         if self.base is None:
@@ -94,6 +119,9 @@ class Verdict:
             rows.append(
                 f"- Against the base: {self._base_text()}: **{mark[self.within_tolerance]}**"
             )
+        if self.worst is not None:
+            gated = "" if self.slice_threshold is None else f": **{mark[self.slices_pass]}**"
+            rows.append(f"- Worst slice: {self._slice_text(self.worst)}{gated}")
         return rows
 
     def __str__(self) -> str:
@@ -105,6 +133,9 @@ class Verdict:
             if self.base is not None and not self.within_tolerance:
                 base += ", beyond the tolerance"
             text += f"; against the base: {base}"
+        if self.slice_threshold is not None and self.worst is not None:
+            worst = self._slice_text(self.worst).replace("`", "")
+            text += f"; worst slice {worst}" + ("" if self.slices_pass else ", which it misses")
         return text
 
 
@@ -122,8 +153,10 @@ def judge(
     params: dict[str, Any],
     base_scores: dict[str, Any] | None = None,
     base_note: str = "no base given",
+    found: list[slices.Slice] | None = None,
 ) -> Verdict:
-    """Apply the gate in ``params`` to ``scores``, against ``base_scores`` when given."""
+    """Apply the gate in ``params`` to ``scores`` and the slices ``found``, against
+    ``base_scores`` when given."""
     metric = param(params, "gate.metric", str)
     threshold = param(params, "gate.threshold", float)
     tolerance = param(params, "gate.tolerance", float, default=0.0, check=(_not_negative, ">= 0"))
@@ -137,7 +170,17 @@ def judge(
         base = _number(base_scores, metric, f"{METRICS_FILE} at the base")
         if base is None:
             base_note = f"the base's {METRICS_FILE} has no {metric!r}"
-    return Verdict(metric, value, threshold, tolerance, base, base_note)
+    slice_threshold = param(params, "gate.slice_threshold", float, default=None, optional=True)
+    worst = slices.worst(found or [], metric, metric in LOWER_IS_BETTER)
+    if slice_threshold is not None and worst is None:
+        msg = (
+            f"gate.slice_threshold is set, but {slices.SLICES_FILE} has no slice scored on "
+            f"{metric!r} (its notes say why): in {PARAMS_FILE}, name columns under "
+            "evaluate.slices.columns, lower evaluate.slices.min_rows or bins, or set "
+            "gate.slice_threshold to null"
+        )
+        raise InputError(msg)
+    return Verdict(metric, value, threshold, tolerance, base, base_note, slice_threshold, worst)
 
 
 def _not_negative(value: float) -> bool:
@@ -170,7 +213,13 @@ def judge_files(params_file: Path, metrics_file: Path, base: str | None) -> Verd
         raise InputError(f"{metrics_file} is missing: run the pipeline first (nox -s pipeline)")
     scores = read_metrics(metrics_file.read_text(encoding="utf-8"), str(metrics_file))
     base_scores, note = base_metrics(base) if base else (None, "no base given")
-    return judge(scores, load_params(params_file), base_scores, note)
+    found_file = slices.SLICES_FILE
+    found = (
+        slices.read(found_file.read_text(encoding="utf-8"), str(found_file))
+        if found_file.is_file()
+        else []
+    )
+    return judge(scores, load_params(params_file), base_scores, note, found)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Pull/merge-request report: how the model changed against the base branch.
 
-Reads:  metrics.json, params.yaml, plots/data/*.csv and dvc.lock in the workspace, and the
-        same files at the base revision (through git and DVC's own diffs).
+Reads:  metrics.json, reports/slices.json, params.yaml, plots/data/*.csv and dvc.lock in the
+        workspace, and the same files at the base revision (through git and DVC's own diffs).
 Writes: reports/pr/report.md and the PNG images it shows (reports/pr/*.png); with
         --pull-request, reports/pr/pull-request.json for the publisher.
 Exits:  0 when the gate passed, 1 when it failed (the report is written either way, with the
@@ -24,7 +24,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import figures, gate, revision, task
+from . import figures, gate, revision, slices, task
+from .card import CARD_MARKDOWN
 from .config import (
     METRICS_FILE,
     PARAMS_FILE,
@@ -121,6 +122,54 @@ def importance(base: str, directory: Path) -> Path:
     return figures.importance(sides, task.Evaluation.QUALITY, directory / "importance.png", title)
 
 
+def slice_lines(base: str, verdict: gate.Verdict) -> list[str]:
+    """The gate's metric on each slice of the test split, base beside head, and the worst
+    slice of each; nothing when evaluate.slices names no column."""
+    path = slices.SLICES_FILE
+    head = slices.read(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else []
+    if not head:
+        return []
+    before = slices.read(revision.show(base, path), f"{path} at {base}")
+    metric, lower = verdict.metric, verdict.lower_is_better
+    by_name = {one.slice: one for one in before}
+
+    def cell(one: slices.Slice | None) -> str:
+        if one is None:
+            return "not at base"
+        if one.metrics and metric in one.metrics:
+            return str(one.metrics[metric])
+        return one.note.replace("|", "/") or "not scored"
+
+    lines = ["", "### Slices", ""]
+    lines += [f"`{metric}` on each slice of the test split (`evaluate.slices` in params.yaml).", ""]
+    for side, found in (("base", before), ("head", head)):
+        worst = slices.worst(found, metric, lower)
+        about = f"`{worst.slice}` ({worst.rows} rows), {cell(worst)}" if worst else "none scored"
+        lines.append(f"- Worst slice at {side}: {about}")
+    lines += ["", "| slice | rows | base | head |", "|---|---:|---:|---:|"]
+    for one in head:
+        lines.append(f"| {one.slice} | {one.rows} | {cell(by_name.get(one.slice))} | {cell(one)} |")
+    return lines
+
+
+def card_lines() -> list[str]:
+    """The model card the card stage wrote for head, folded, its headings under the report's."""
+    if not CARD_MARKDOWN.is_file():
+        return []
+    text = CARD_MARKDOWN.read_text(encoding="utf-8")
+    body = [("###" + line) if line.startswith("#") else line for line in text.splitlines()]
+    title = f"The model card (`{CARD_MARKDOWN}`)"
+    return [
+        "",
+        "### Model card",
+        "",
+        f"<details><summary>{title}</summary>",
+        "",
+        *body,
+        "</details>",
+    ]
+
+
 def as_head(table: str) -> str:
     """A DVC diff table whose compared column, `workspace` to DVC, is `head` as in the plots."""
     header, newline, rows = table.partition("\n")
@@ -149,6 +198,7 @@ def build(base: str, directory: Path = REPORT_DIR) -> tuple[Path, gate.Verdict]:
             "",
         ]
     lines.append(as_head(dvc("metrics", "diff", base, "--all", "--md", "--precision", "4")))
+    lines += slice_lines(base, verdict)
     params_diff = as_head(dvc("params", "diff", base, "--md"))
     if len(params_diff.strip().splitlines()) <= 2:  # DVC prints a bare header when none changed
         params_diff = ""
@@ -156,6 +206,7 @@ def build(base: str, directory: Path = REPORT_DIR) -> tuple[Path, gate.Verdict]:
     lines.append(params_diff if params_diff else "No parameter changed.")
     lines += ["", "### Plots", ""]
     lines += [f"![{image.stem}]({image.name})" for image in images]
+    lines += card_lines()
     lines += ["", "### Environment", ""]
     lock = Path("dvc.lock")
     lines += environment(lock.read_text(encoding="utf-8") if lock.is_file() else None)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import task
+from . import slices, task
 from .config import PARAMS_FILE, SCHEMA_FILE, InputError, load_params, param, run_stage
 from .contract import Column, as_bool, plain, read_csv
 from .prepare import column_name
@@ -226,6 +226,7 @@ def run(source: Path, target: str | None, output: Path, force: bool, params_file
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(columns, min_rows, source, len(frame)), encoding="utf-8")
     note = task.params_note(params_file, next(c for c in columns if c.name == label))
+    note += slices.params_note(params_file, columns, label)
     return (
         f"wrote {output} ({len(columns)} columns, min_rows {min_rows}); review it, then set "
         f"data.source: {source} and data.target: {label} in {params_file}{note}"
