@@ -199,6 +199,8 @@ def check_project(
         assert f"macro averages over {len(classes)} classes" in report
     for name in classes:
         assert f"per_class.{name}.f1" in report
+    contract = report.split("### Data contract", 1)[1].split("###", 1)[0]
+    assert "| column | what | base | head |" in contract, "new data: the contract changed"
     # Slices of a text column: one per plan, each in the report.
     found = json.loads((project / "reports/slices.json").read_text(encoding="utf-8"))["slices"]
     assert [one["slice"] for one in found] == [f"plan = {plan}" for plan in sorted(PLANS)]

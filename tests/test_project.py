@@ -238,6 +238,8 @@ def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -
         slice_rows = re.findall(r"(?m)^\| ([^|]+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \|$", report)
         assert len(slice_rows) == 3 and {head.group(1), base.group(1)} <= {r[0] for r in slice_rows}
         assert sum(int(rows) for _, rows, *_ in slice_rows) == test_rows, "every test row, once"
+        contract = report.split("### Data contract", 1)[1].split("###", 1)[0]
+        assert "`schema.yaml` and the data's profile are as at the base." in contract
 
         images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)
         assert len(images) >= 2
@@ -252,6 +254,28 @@ def test_report_compares_a_parameter_change_with_the_base(story_project: Path) -
     finally:
         run(["git", "checkout", "--quiet", "--force", "main"], story_project)
         run(["uv", "run", "--locked", "dvc", "checkout", "--quiet", "--force"], story_project)
+
+
+@pytest.mark.full
+def test_the_committed_results_reproduce_and_a_stale_lock_is_refused(story_project: Path) -> None:
+    """`nox -s reproduce`, as CI runs it on main: every stage again from its inputs and seeds,
+    the metrics as committed, the tree left as it was. A parameter changed without `dvc repro`
+    makes dvc.lock stale, which fails the check."""
+    reproduce = ["uv", "run", "--locked", "nox", "-s", "reproduce"]
+    output = run(reproduce, story_project).stdout
+    assert "reproduce: dvc.lock is current (dvc status)" in output
+    assert re.search(r"reproduce: \d+ values of metrics\.json within 0\.001", output)
+    same = re.search(r"reproduce: the same bytes again: (.*)", output)
+    assert same and "models/model.skops" in same.group(1).split(", "), output
+    status = ["git", "status", "--porcelain", "--untracked-files=no"]
+    assert run(status, story_project).stdout == "", "the committed files are back"
+    try:
+        edit_params(story_project, "n_estimators: 200", "n_estimators: 150")
+        result = run(reproduce, story_project, check=False)
+        assert result.returncode == 1
+        assert "not reproduced: dvc.lock is stale: train: changed deps params.yaml" in result.stderr
+    finally:
+        run(["git", "checkout", "--quiet", "--", "params.yaml"], story_project)
 
 
 @pytest.mark.full

@@ -19,12 +19,31 @@ from .test_hostile import parse_every_file
 
 MODULES = (
     *("__init__", "config", "evaluate", "figures", "gate", "model_io", "prepare", "revision"),
-    *("monitor", "report", "train", "validate", "contract", "task", "schema", "slices", "card"),
+    *(
+        "monitor",
+        "report",
+        "train",
+        "validate",
+        "contract",
+        "task",
+        "schema",
+        "slices",
+        "card",
+        "contract_diff",
+    ),
 )
 TESTS = (
     *("__init__", "conftest", "fake_api", "test_evaluate", "test_gate", "test_model_io"),
     *("test_pipeline", "test_prepare", "test_publish", "test_train", "test_validate"),
-    *("test_monitor", "rows", "test_schema", "test_task", "test_slices", "test_card"),
+    *(
+        "test_monitor",
+        "rows",
+        "test_schema",
+        "test_task",
+        "test_slices",
+        "test_card",
+        "test_contract_diff",
+    ),
 )
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -48,6 +67,7 @@ COMMON_FILES = {
     "schema.yaml",
     "ci/__init__.py",
     "ci/publish.py",
+    "ci/reproduce.py",
     "ci/push_metrics.py",
     "ci/template_update.py",
 }

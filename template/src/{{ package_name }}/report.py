@@ -1,7 +1,8 @@
 """Pull/merge-request report: how the model changed against the base branch.
 
-Reads:  metrics.json, reports/slices.json, params.yaml, plots/data/*.csv and dvc.lock in the
-        workspace, and the same files at the base revision (through git and DVC's own diffs).
+Reads:  metrics.json, reports/slices.json, reports/validation.json, schema.yaml,
+        params.yaml, plots/data/*.csv and dvc.lock in the workspace, and the same files at
+        the base revision (through git and DVC's own diffs).
 Writes: reports/pr/report.md and the PNG images it shows (reports/pr/*.png); with
         --pull-request, reports/pr/pull-request.json for the publisher.
 Exits:  0 when the gate passed, 1 when it failed (the report is written either way, with the
@@ -24,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import figures, gate, revision, slices, task
+from . import contract_diff, figures, gate, revision, slices, task
 from .card import CARD_MARKDOWN
 from .config import (
     METRICS_FILE,
@@ -199,6 +200,7 @@ def build(base: str, directory: Path = REPORT_DIR) -> tuple[Path, gate.Verdict]:
         ]
     lines.append(as_head(dvc("metrics", "diff", base, "--all", "--md", "--precision", "4")))
     lines += slice_lines(base, verdict)
+    lines += contract_diff.lines(base)
     params_diff = as_head(dvc("params", "diff", base, "--md"))
     if len(params_diff.strip().splitlines()) <= 2:  # DVC prints a bare header when none changed
         params_diff = ""

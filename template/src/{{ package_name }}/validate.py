@@ -1,7 +1,10 @@
 """Validate stage: check the raw data against the data contract in schema.yaml.
 
 Reads:  data/raw/dataset.csv, schema.yaml, params.yaml (``data.source``, ``data.target``).
-Writes: reports/validation.json (a summary the train stage depends on).
+Writes: reports/validation.json (a summary the train stage depends on): the row and column
+        counts, and a profile of each column (missing cells; for numbers mean, spread and
+        range; for categories how many values and the commonest), which the pull-request
+        report compares with the base's.
 Exits with status 1 when the data breaks the contract, naming each column, the rule it broke
 and the first offending line of the source file; with status 2 when a file is unreadable.
 """
@@ -13,6 +16,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -131,6 +135,39 @@ def validate(frame: pd.DataFrame, schema: Schema, source: str = str(RAW_DATA)) -
     return violations
 
 
+TOP_VALUES = 5  # the commonest values of a category a profile lists
+
+
+def rounded(value: float) -> float | int:
+    """A statistic to four significant digits, so that only real changes show in a diff."""
+    result: float | int = plain(float(f"{value:.4g}"))
+    return result
+
+
+def profile(frame: pd.DataFrame, schema: Schema) -> dict[str, dict[str, Any]]:
+    """Summary statistics of each column of the contract, as the model reads its cells."""
+    found: dict[str, dict[str, Any]] = {}
+    for column in schema.columns:
+        values = column.values(frame[column.name])
+        present = values.dropna()
+        stats: dict[str, Any] = {"type": column.kind, "missing": int(values.isna().sum())}
+        if column.kind == "category":
+            counts = present.value_counts()
+            stats["distinct"] = len(counts)
+            top = counts.head(TOP_VALUES)
+            stats["top"] = {str(value): int(count) for value, count in top.items()}
+        elif len(present):
+            numbers = present.astype(float)
+            stats |= {
+                "mean": rounded(numbers.mean()),
+                "std": rounded(numbers.std(ddof=0)),
+                "min": rounded(numbers.min()),
+                "max": rounded(numbers.max()),
+            }
+        found[column.name] = stats
+    return found
+
+
 def run(data: Path, schema_file: Path, report: Path, params_file: Path) -> str:
     params = load_params(params_file)
     source = param(params, "data.source", str)
@@ -144,7 +181,12 @@ def run(data: Path, schema_file: Path, report: Path, params_file: Path) -> str:
         lines = [f"{data} does not match {schema_file}:"]
         lines += [f"  - {violation}" for violation in violations]
         raise CheckFailed("\n".join(lines))
-    summary = {"rows": len(frame), "columns": len(frame.columns), "status": "passed"}
+    summary = {
+        "rows": len(frame),
+        "columns": len(frame.columns),
+        "status": "passed",
+        "profile": profile(frame, schema),
+    }
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return f"{len(frame)} rows, {len(frame.columns)} columns match {schema_file}"
