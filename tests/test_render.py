@@ -42,6 +42,7 @@ TESTS = (
         "test_task",
         "test_slices",
         "test_card",
+        "test_reproduce",
         "test_contract_diff",
     ),
 )

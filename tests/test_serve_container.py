@@ -575,28 +575,69 @@ esac
 """
 
 
+# gh and cosign for the deploy session's test: record each call, then answer as the
+# verification went (STUB_VERIFIED=yes or no).
+STUB_VERIFIER = """#!/bin/sh
+printf '%s %s\\n' "$(basename "$0")" "$*" >> "$VERIFIER_LOG"
+[ "$STUB_VERIFIED" = yes ] && exit 0
+echo "no matching attestation or signature found" >&2
+exit 1
+"""
+
+
 @pytest.mark.project
 @pytest.mark.full
 def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
     served_project: Path, tmp_path: Path
 ) -> None:
     """`nox -s deploy`, as CI calls it, against a stand-in kubectl whose port-forward serves
-    the trained model here: the manifests are applied with the image pinned, the rollout
-    awaited, and the smoke test's prediction (the example /openapi.json publishes) goes
-    through."""
+    the trained model here. The image's provenance is checked first: a digest that does not
+    verify (gh on GitHub, cosign on GitLab) is refused with nothing applied. One that does
+    gets its manifests applied with the image pinned, the rollout awaited, and the smoke
+    test's prediction (the example /openapi.json publishes) goes through."""
     package = read_answers(served_project)["package_name"]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     kubectl = bin_dir / "kubectl"
     kubectl.write_text(STUB_KUBECTL.replace("PACKAGE", package))
     kubectl.chmod(0o755)
-    log = tmp_path / "kubectl.log"
+    for verifier in ("gh", "cosign"):
+        (bin_dir / verifier).write_text(STUB_VERIFIER)
+        (bin_dir / verifier).chmod(0o755)
+    log, verified = tmp_path / "kubectl.log", tmp_path / "verifier.log"
     image = "registry.example/model@sha256:" + "a" * 64
     env = [f"PATH={bin_dir}{os.pathsep}{os.environ['PATH']}", f"KUBECTL_LOG={log}"]
-    env += [f"SMOKE_PORT={free_port()}", "KUBE_SERVER="]
+    env += [f"SMOKE_PORT={free_port()}", "KUBE_SERVER=", f"VERIFIER_LOG={verified}"]
     session = ["uv", "run", "--locked", "--only-group", "ci", "nox", "-s", "deploy", "--"]
-    result = run(["env", *env, *session, "staging", image], served_project)
+    # This machine's own CI platform, if any, is not the one each case plays.
+    clean = ["env", "-u", "GITHUB_ACTIONS", "-u", "GITLAB_CI", "-u", "PROVENANCE_CHECK"]
+    github = ["GITHUB_ACTIONS=true", "GITHUB_REPOSITORY=org/project"]
+    gitlab = ["GITLAB_CI=true", "CI_PROJECT_URL=https://gitlab.example/org/project"]
+    gitlab += ["CI_DEFAULT_BRANCH=main", "CI_SERVER_URL=https://gitlab.example"]
+    for platform in (github, gitlab):
+        refused = run([*clean, *env, *platform, "STUB_VERIFIED=no", *session, "staging", image],
+                      served_project, check=False)  # fmt: skip
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"provenance: {image} is refused" in refused.stderr
+        assert "no matching attestation or signature found" in refused.stderr
+    assert not log.exists(), "nothing is applied before the image's provenance verifies"
+    gh_call, cosign_call = verified.read_text().splitlines()
+    assert gh_call == (
+        f"gh attestation verify oci://{image} --repo org/project"
+        " --signer-workflow org/project/.github/workflows/ci.yml"
+    )
+    assert cosign_call == (
+        f"cosign verify {image} --certificate-identity"
+        " https://gitlab.example/org/project//.gitlab-ci.yml@refs/heads/main"
+        " --certificate-oidc-issuer https://gitlab.example"
+    )
+    unchosen = run([*clean, *env, *session, "staging", image], served_project, check=False)
+    assert unchosen.returncode == 2 and "set PROVENANCE_CHECK to one of" in unchosen.stderr
+
+    ok = [*github, "STUB_VERIFIED=yes"]
+    result = run([*clean, *env, *ok, *session, "staging", image], served_project)
     output = result.stdout + result.stderr
+    assert f"provenance: {image} verified by `gh attestation verify`" in output
     assert f"deployed {image} to staging" in output
     assert re.search(r"smoke: model [0-9a-f]{12} answered \{", output), output[-2000:]
     calls = log.read_text().splitlines()
@@ -607,7 +648,7 @@ def test_deploy_session_applies_the_digest_then_smoke_tests_the_service(
     assert f"apply --namespace={namespace} --filename=" in "\n".join(calls)
     assert any(call.startswith(f"rollout status --namespace={namespace}") for call in calls)
 
-    refused = run(["env", *env, *session, "staging", "registry.example/model:latest"],
+    refused = run([*clean, *env, *ok, *session, "staging", "registry.example/model:latest"],
                   served_project, check=False)  # fmt: skip
     assert refused.returncode != 0
     assert "the image must be pinned by digest" in refused.stdout + refused.stderr

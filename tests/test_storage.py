@@ -217,8 +217,12 @@ def gitlab_pipeline_calls(
         ({"DVC_REMOTE_READY": "true"}, True),
         ({"DVC_REMOTE_READY": "true", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "100"}, True),
         ({"DVC_REMOTE_READY": "true", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "555"}, False),
+        (
+            {"DVC_REMOTE_READY": "true", "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main"},
+            True,
+        ),
     ],
-    ids=["not-set-up", "not-ready", "branch", "same-project-mr", "fork-mr"],
+    ids=["not-set-up", "not-ready", "branch", "same-project-mr", "fork-mr", "main"],
 )
 def test_gitlab_uses_the_remote_only_when_ready_and_trusted(
     ci_project: Path, tmp_path: Path, context: dict[str, str], uses_remote: bool
@@ -237,7 +241,10 @@ def test_gitlab_uses_the_remote_only_when_ready_and_trusted(
     args = [call["args"] for call in calls]
     pipeline = ["run", "--locked", "nox", "-s", "pipeline"]
     ssh_dir = tmp_path / "home/.ssh"
-    assert args == [pipeline], "one call; the session reads USE_DVC_REMOTE"
+    # One call (the session reads USE_DVC_REMOTE); on main, then the reproducibility check.
+    on_main = context.get("CI_COMMIT_BRANCH") == "main"
+    reproduce = ["run", "--locked", "nox", "-s", "reproduce"]
+    assert args == [pipeline, *([reproduce] if on_main else [])]
     if not uses_remote:
         assert calls[0]["remote"] != "true"
         assert calls[0]["files"] == {}
