@@ -159,12 +159,12 @@ def card_lines() -> list[str]:
         return []
     text = CARD_MARKDOWN.read_text(encoding="utf-8")
     body = [("###" + line) if line.startswith("#") else line for line in text.splitlines()]
-    title = f"The model card (`{CARD_MARKDOWN}`)"
+    title = f"The model card (<code>{CARD_MARKDOWN}</code>)"
     return [
         "",
         "### Model card",
         "",
-        f"<details><summary>{title}</summary>",
+        f'<details markdown="1"><summary>{title}</summary>',
         "",
         *body,
         "</details>",
