@@ -11,7 +11,6 @@ Writes: reports/model_card.md, for people, and reports/model_card.json, for tool
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tomllib
@@ -31,11 +30,13 @@ from .config import (
     TEST_DATA,
     TRAIN_DATA,
     InputError,
+    file_md5,
     load_params,
     param,
     run_stage,
 )
 from .contract import Schema, load_schema
+from .contract_diff import cell
 
 TEAM_FILE = Path("model_card.yaml")
 CARD_MARKDOWN = Path("reports/model_card.md")
@@ -48,13 +49,7 @@ LISTS = ("owners", "limits")
 
 def md5(path: Path) -> str | None:
     """The file's md5, which is what dvc.lock records for it; None when there is no file."""
-    if not path.is_file():
-        return None
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_md5(path) if path.is_file() else None
 
 
 def rows(path: Path) -> int:
@@ -105,7 +100,10 @@ def measured_limits(
             f"Weakest on the slice {worst.slice} ({worst.rows} rows): {verdict.metric} "
             f"{worst.metrics[verdict.metric]} against {verdict.value} on the whole test split."
         )
-    limits += [f"Not measured on {one.slice}: {one.note}." for one in found if not one.metrics]
+    for one in found:
+        if not one.metrics:
+            why = one.note.removeprefix("not scored: ").rstrip(".")
+            limits.append(f"Not measured on {one.slice}: {why}.")
     for name, scores in (card["metrics"].get("per_class") or {}).items():
         if scores.get("support", 0) < 20:
             limits.append(f"Class {name} has {scores['support']} test rows: its metrics are rough.")
@@ -190,11 +188,11 @@ def markdown(card: dict[str, Any]) -> str:
         lines += [f"| Served file | `{model['served']['file']}`, md5 `{model['served']['md5']}` |"]
     lines += ["", "## Training data", "", "| | |", "|---|---|"]
     lines += [
-        f"| Source | `{data['source']}` |",
+        f"| Source | `{cell(data['source'])}` |",
         f"| File | `{data['file']}`, md5 `{data['md5']}` |",
     ]
     lines += [f"| Rows | {data['train_rows']} for training, {data['test_rows']} for testing |"]
-    features = ", ".join(f"`{f['name']}` ({f['type']})" for f in data["features"])
+    features = ", ".join(f"`{cell(f['name'])}` ({f['type']})" for f in data["features"])
     lines += [f"| Features | {features} |", ""]
     lines += ["## Metrics on the test split", "", "| metric | value |", "|---|---:|"]
     metrics = card["metrics"]
@@ -209,7 +207,7 @@ def markdown(card: dict[str, Any]) -> str:
             "|---|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {name} | {s['precision']} | {s['recall']} | {s['f1']} | {s['support']} |"
+            f"| {cell(name)} | {s['precision']} | {s['recall']} | {s['f1']} | {s['support']} |"
             for name, s in per_class.items()
         ]
     verdict = str(card["gate"]["verdict"])
@@ -219,7 +217,7 @@ def markdown(card: dict[str, Any]) -> str:
         lines += ["## Slices", "", f"| slice | rows | {metric} |", "|---|---:|---:|"]
         for one in card["slices"]:
             value = "not scored" if one[metric] is None else one[metric]
-            lines.append(f"| {one['slice']} | {one['rows']} | {value} |")
+            lines.append(f"| {cell(one['slice'])} | {one['rows']} | {value} |")
         lines.append("")
     lines += ["## Known limits", ""]
     lines += [f"- {limit}" for limit in card["limits"]["known"] + card["limits"]["measured"]]

@@ -7,6 +7,7 @@ one line naming the key, what was found and what is allowed.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -57,6 +58,15 @@ def load_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(content, dict):
         raise InputError(f"{path} must contain a YAML mapping at its top level")
     return content
+
+
+def file_md5(path: Path) -> str:
+    """The md5 of a file's bytes, as DVC records it in dvc.lock."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_params(path: Path = PARAMS_FILE) -> dict[str, Any]:

@@ -4,6 +4,7 @@ API)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -12,10 +13,13 @@ from matplotlib.ticker import MaxNLocator
 
 
 def save(figure: Figure, path: Path) -> Path:
-    """Write ``figure`` to ``path`` as a PNG image."""
+    """Write ``figure`` to ``path`` as a PNG image. A class or value named with a character
+    the font lacks (an emoji, say) is drawn as a box, not refused."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
     return path
 
 

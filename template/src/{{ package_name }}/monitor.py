@@ -41,7 +41,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import chi2_contingency, ks_2samp
 
-from . import task
+from . import figures, task
 from .config import (
     MODEL_FILE,
     PARAMS_FILE,
@@ -488,10 +488,7 @@ def draw(
             axes.legend(loc="best")
     for axes in axes_grid[len(results) :]:
         axes.set_axis_off()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return path
+    return figures.save(figure, path)
 
 
 def metric_labels(**labels: str) -> str:

@@ -149,7 +149,8 @@ def slice_lines(base: str, verdict: gate.Verdict) -> list[str]:
         lines.append(f"- Worst slice at {side}: {about}")
     lines += ["", "| slice | rows | base | head |", "|---|---:|---:|---:|"]
     for one in head:
-        lines.append(f"| {one.slice} | {one.rows} | {cell(by_name.get(one.slice))} | {cell(one)} |")
+        label = contract_diff.cell(one.slice)  # a slice is named by the data's own values
+        lines.append(f"| {label} | {one.rows} | {cell(by_name.get(one.slice))} | {cell(one)} |")
     return lines
 
 
