@@ -11,9 +11,10 @@ carried out with buildah (chroot isolation).
         reach PyPI from inside the build. OPTIONS may be --build-arg, -t/--tag, -f/--file,
         --secret, --target, --label, --no-cache and -q/--quiet.
 
-    docker run --rm -p HOST:CONTAINER IMAGE
+    docker run --rm -p HOST:CONTAINER [-e NAME=VALUE]... [-v HOST_PATH:PATH[:ro]]... IMAGE
         buildah from IMAGE, then buildah run --isolation chroot on the image's command
-        (Entrypoint + Cmd, read with `buildah inspect`). When the command stops, or this
+        (Entrypoint + Cmd, read with `buildah inspect`), with each -e as --env and each -v
+        (an absolute host path) as --volume. When the command stops, or this
         program is sent SIGTERM, SIGINT or SIGHUP (which it passes on to the command), the
         container is removed with `buildah rm`; the exit status is the command's.
 
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROGRAM = "docker (docker_on_buildah)"
@@ -123,36 +125,55 @@ def build_command(arguments: Sequence[str]) -> list[str]:
     ]
 
 
-def parse_run(arguments: Sequence[str]) -> tuple[str, int, int]:
-    """The image and the (host, container) ports of ``docker run --rm -p H:C IMAGE``."""
+@dataclass
+class RunOptions:
+    """What ``docker run`` was asked for: the image, the ports, and buildah run's options."""
+
+    image: str = ""
+    ports: list[tuple[int, int]] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)  # --env and --volume, for buildah run
+
+
+def parse_run(arguments: Sequence[str]) -> RunOptions:
+    """``docker run --rm -p H:C [-e NAME=VALUE]... [-v HOST:PATH[:ro]]... IMAGE``."""
     remove = False
-    ports: list[tuple[int, int]] = []
+    found = RunOptions()
     position = 0
     while position < len(arguments) and arguments[position].startswith("-"):
         name, value = split_option(arguments[position])
         position += 1
         if name == "--rm" and value is None:
             remove = True
-        elif name in ("-p", "--publish"):
-            if value is None:
-                if position == len(arguments):
-                    raise Unsupported(f"`docker run {name}` needs HOST:CONTAINER")
-                value = arguments[position]
-                position += 1
+            continue
+        if name not in ("-p", "--publish", "-e", "--env", "-v", "--volume"):
+            raise Unsupported(f"`docker run {name}` is not supported")
+        if value is None:
+            if position == len(arguments):
+                raise Unsupported(f"`docker run {name}` needs a value")
+            value = arguments[position]
+            position += 1
+        if name in ("-e", "--env"):
+            if "=" not in value:
+                raise Unsupported(f"`-e {value}`: only NAME=VALUE is supported")
+            found.options.append(f"--env={value}")
+        elif name in ("-v", "--volume"):
+            if not value.startswith("/") or value.count(":") not in (1, 2):
+                raise Unsupported(f"`-v {value}`: only /HOST/PATH:PATH[:ro] is supported")
+            found.options.append(f"--volume={value}")
+        else:
             match = PUBLISH.fullmatch(value)
             if match is None:
                 raise Unsupported(f"`-p {value}`: only HOST:CONTAINER port numbers are supported")
-            ports.append((int(match.group(1)), int(match.group(2))))
-        else:
-            raise Unsupported(f"`docker run {name}` is not supported")
+            found.ports.append((int(match.group(1)), int(match.group(2))))
     rest = arguments[position:]
     if not remove:
         raise Unsupported("`docker run` without --rm is not supported: the container is removed")
-    if len(ports) != 1:
+    if len(found.ports) != 1:
         raise Unsupported("`docker run` needs exactly one `-p HOST:CONTAINER`")
     if len(rest) != 1:
         raise Unsupported(f"`docker run` takes an image and no command, got {list(rest)}")
-    return rest[0], *ports[0]
+    found.image = rest[0]
+    return found
 
 
 def buildah_output(*arguments: str) -> str:
@@ -195,8 +216,9 @@ def image_command(image: str, host_port: int, container_port: int) -> list[str]:
 
 def run_container(arguments: Sequence[str]) -> int:
     """``docker run --rm -p H:C IMAGE``: run the image's command until it stops or is stopped."""
-    image, host_port, container_port = parse_run(arguments)
-    command = image_command(image, host_port, container_port)
+    asked = parse_run(arguments)
+    image = asked.image
+    command = image_command(image, *asked.ports[0])
     stop: list[int] = []
     server: list[subprocess.Popen[bytes]] = []
 
@@ -211,7 +233,7 @@ def run_container(arguments: Sequence[str]) -> int:
     try:
         if stop:
             return 128 + stop[0]
-        run = ["buildah", "run", "--isolation", "chroot", container, *command]
+        run = ["buildah", "run", "--isolation", "chroot", *asked.options, container, *command]
         say(shlex.join(run))
         server.append(subprocess.Popen(run))
         deadline = None

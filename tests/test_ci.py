@@ -141,6 +141,43 @@ def test_github_permissions_are_least_privilege(variant: Variant, rendered: Path
             assert "timeout-minutes" in job, f"{name}/{job_name} has no timeout"
 
 
+@WITH_SERVICE
+def test_ci_signs_the_model_keylessly_and_its_image_requires_that_signer(
+    variant: Variant, rendered: Path
+) -> None:
+    """The image job signs the model with its own OIDC identity before it builds, and passes
+    that identity on: the image's service then serves only a model CI signed on main."""
+    jobs: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+    if (rendered / ".github").is_dir():
+        job = github_workflows(rendered)["ci.yml"]["jobs"]["image"]
+        assert job["permissions"]["id-token"] == "write"
+        assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+        identity = "${{ github.server_url }}/${{ github.workflow_ref }}"
+        issuer = "https://token.actions.githubusercontent.com"
+        jobs["github"] = (
+            job,
+            {"MODEL_SIGNATURE_IDENTITY": identity, "MODEL_SIGNATURE_ISSUER": issuer},
+        )
+    if (rendered / ".gitlab-ci.yml").is_file():
+        job = gitlab_jobs(rendered)["build-image"]
+        assert job["id_tokens"]["SIGSTORE_ID_TOKEN"] == {"aud": "sigstore"}
+        # The same signer ci/deploy.py's cosign check expects of the image.
+        identity = "${CI_PROJECT_URL}//.gitlab-ci.yml@refs/heads/${CI_DEFAULT_BRANCH}"
+        signer = {
+            "MODEL_SIGNATURE_IDENTITY": identity,
+            "MODEL_SIGNATURE_ISSUER": "${CI_SERVER_URL}",
+        }
+        jobs["gitlab"] = job, signer
+    assert jobs
+    for platform, (job, signer) in jobs.items():
+        settings = job.get("env") or job.get("variables") or {}
+        assert {name: settings.get(name) for name in signer} == signer, platform
+        lines = commands(job)
+        sign = [n for n, line in enumerate(lines) if line.endswith("nox -s sign")]
+        image = [n for n, line in enumerate(lines) if "nox -s image" in line]
+        assert sign and image and sign[0] < image[0], f"{platform}: {lines}"
+
+
 @ON_GITLAB
 def test_gitlab_jobs_have_timeouts_and_skip_secrets_for_forks(
     variant: Variant, rendered: Path

@@ -505,6 +505,8 @@ def test_image_serves_predictions_as_a_non_root_user(
     status, model = call(f"{base}/model")
     # `nox -s image` labels a tree that earlier tests edited (binder/requirements.txt) -dirty.
     assert (model["md5"], model["git_sha"].removesuffix("-dirty")) == (md5, commit)
+    # The docs block signs the model with a new key and gives the container its public half.
+    assert model["signature"] == "verified: signed by the key /keys/model.pub", model
 
     uids = server_uids(served_image.port)
     assert uids, "the server process was not found"
