@@ -110,7 +110,9 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     if answers["serve_api"]:
         files |= DEPLOY_FILES
         files |= {"Dockerfile", ".dockerignore", f"src/{package}/serve.py", "tests/test_serve.py"}
-        files |= {f"src/{package}/{name}.py" for name in ("export", "inference", "outputs")}
+        files |= {
+            f"src/{package}/{name}.py" for name in ("export", "inference", "outputs", "signature")
+        }
         files.add("tests/test_export.py")
         files |= {"ci/image.py", "ci/deploy.py"}
     if answers["devcontainer"]:
