@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if stories:
             config.hook.pytest_deselected(items=stories)
             items[:] = [item for item in items if not item.get_closest_marker("full")]
+    items.sort(key=run_order)
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue  # the test chose its group
@@ -97,34 +99,47 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("-".join([item.module.__name__, *ids])))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def hermetic_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Isolate git and DVC from the developer's configuration for the whole session."""
-    home = tmp_path_factory.mktemp("home")
+# Variables the tests' processes must not inherit: another environment's, and
+# PYTHONDONTWRITEBYTECODE. Generated projects import their libraries in many short processes
+# (stages, DVC, nox, pytest): without cached bytecode each process compiles them again (4 s
+# for scikit-learn and pandas).
+NOT_INHERITED = (
+    "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "UV_PYTHON", "PYTHONDONTWRITEBYTECODE"
+)  # fmt: skip
+
+
+def hermetic_settings(home: Path) -> dict[str, str]:
+    """The environment that isolates git and DVC from the developer's configuration, with
+    its files in ``home``."""
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(
         "[user]\n\tname = Template Tests\n\temail = tests@example.com\n"
         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
         encoding="utf-8",
     )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        patch.setenv("DVC_NO_ANALYTICS", "1")
-        patch.setenv("DVC_SITE_CACHE_DIR", str(home / "dvc-site-cache"))
-        patch.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
-        patch.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
+    return {
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+        "DVC_GLOBAL_CONFIG_DIR": str(home / "dvc-global"),
+        "DVC_SYSTEM_CONFIG_DIR": str(home / "dvc-system"),
         # One mypy cache for every generated project: the libraries' types are read once
         # per Python version instead of once per project (about 30 s each).
-        patch.setenv("MYPY_CACHE_DIR", str(home / "mypy-cache"))
+        "MYPY_CACHE_DIR": str(home / "mypy-cache"),
         # One server process where a test starts the service (its default is one per CPU):
         # the tests share the machine's cores, and those about worker processes set their own.
-        patch.setenv("SERVE_WORKERS", "1")
-        # Generated projects import their libraries in many short processes (stages, DVC,
-        # nox, pytest): without cached bytecode each process compiles them again (4 s for
-        # scikit-learn and pandas), so a machine's PYTHONDONTWRITEBYTECODE is not kept.
-        names = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "UV_PYTHON")
-        for name in (*names, "PYTHONDONTWRITEBYTECODE"):
+        "SERVE_WORKERS": "1",
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Isolate git and DVC from the developer's configuration for the whole session."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in hermetic_settings(tmp_path_factory.mktemp("home")).items():
+            patch.setenv(name, value)
+        for name in NOT_INHERITED:
             patch.delenv(name, raising=False)
         yield
 
@@ -160,6 +175,12 @@ def run(command: Sequence[str], cwd: Path, check: bool = True) -> subprocess.Com
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A committed git copy of this repository's files (tracked and new, not ignored)."""
+    return copy_template(tmp_path_factory.mktemp("template"))
+
+
+def copy_template(copy: Path) -> Path:
+    """Copy this repository's files (tracked and new, not ignored) into ``copy``, a new
+    directory, and commit them there."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO_ROOT,
@@ -167,7 +188,6 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text=True,
         check=True,
     ).stdout.split("\0")
-    copy = tmp_path_factory.mktemp("template")
     for name in filter(None, listed):
         source = REPO_ROOT / name
         if source.is_file():
@@ -240,19 +260,79 @@ def shared_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project set up as its README says whose pipeline has run, committed as "Train the
     model" on top of "Generated project". Made once per run, whatever the number of worker
-    processes, and shared: tests never change it, they take a `copy_project` of it."""
-    home = shared_directory(tmp_path_factory) / "trained"
+    processes (usually beforehand, by `prebuild_trained_project`), and shared: tests never
+    change it, they take a `copy_project` of it."""
+    return build_trained_project(shared_directory(tmp_path_factory) / TRAINED, template_repo)
+
+
+TRAINED = "trained"  # the shared directory's folder for the trained project
+
+
+def build_trained_project(home: Path, template: Path) -> Path:
+    """The trained project in ``home``/project, made from ``template`` unless another
+    process made it already (or is making it: this waits)."""
     home.mkdir(exist_ok=True)
     project, done = home / "project", home / "done"
     with exclusive(home / "lock"):
         if not done.exists():
-            shutil.rmtree(project, ignore_errors=True)  # a worker that failed half-way
-            setup_project(render(template_repo, project, TRAINED_ANSWERS))
+            shutil.rmtree(project, ignore_errors=True)  # a process that failed half-way
+            setup_project(render(template, project, TRAINED_ANSWERS))
             run(["uv", "run", "--locked", "dvc", "repro"], project)
             run(["git", "add", "--all"], project)
             run(["git", "commit", "--quiet", "-m", "Train the model"], project)
             done.touch()
     return project
+
+
+def run_order(item: pytest.Item) -> int:
+    """Projects set up per variant first (the longest tests), the tests that share the
+    trained project last (it is then ready: see PREBUILD), the others between."""
+    if "trained_project" in getattr(item, "fixturenames", ()):
+        return 2
+    callspec = getattr(item, "callspec", None)
+    return 0 if callspec and "project_variant" in callspec.params else 1
+
+
+# With pytest-xdist, the controlling process only hands tests out: it makes the trained
+# project meanwhile, so that the first workers to need it do not wait idle for it (about
+# 35 s on 2 cores). The tests that need it run last; the others run first.
+PREBUILD = pytest.StashKey[subprocess.Popen[bytes]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    controller = config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput")
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if not (controller and whole_suite):
+        return
+    shared = config._tmp_path_factory.getbasetemp()  # the workers' parent
+    home = shared / TRAINED
+    home.mkdir(exist_ok=True)
+    env = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
+    with (home / "prebuild.log").open("wb") as log:
+        config.stash[PREBUILD] = subprocess.Popen(  # this interpreter, this file
+            [sys.executable, "-m", "tests.conftest", str(home)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    builder = session.config.stash.get(PREBUILD, None)
+    if builder is not None and builder.poll() is None:  # the run ended early
+        builder.terminate()
+        builder.wait(timeout=60)
+
+
+def prebuild(home: Path) -> None:
+    """Make the trained project in ``home`` in a process of its own, with the tests'
+    isolated settings; a worker makes it itself if this fails (and reports why)."""
+    settings = home / "settings"
+    settings.mkdir(exist_ok=True)
+    os.environ.update(hermetic_settings(settings))
+    build_trained_project(home, copy_template(Path(tempfile.mkdtemp(dir=home))))
 
 
 def copy_project(project: Path, destination: Path) -> Path:
@@ -362,3 +442,7 @@ def assert_gate_passed_on_the_metrics(output: str, project: Path) -> None:
         assert float(threshold) <= scores[metric]
     else:
         assert scores[metric] <= float(threshold)
+
+
+if __name__ == "__main__":
+    prebuild(Path(sys.argv[1]))
