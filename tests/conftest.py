@@ -305,8 +305,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
     if not (controller and whole_suite):
         return
-    shared = config._tmp_path_factory.getbasetemp()  # the workers' parent
-    home = shared / TRAINED
+    # pytest's own factory, as pytest-xdist reads it to give each worker a folder in it.
+    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+    home = factory.getbasetemp() / TRAINED
     home.mkdir(exist_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
     with (home / "prebuild.log").open("wb") as log:
