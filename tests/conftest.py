@@ -285,17 +285,18 @@ def build_trained_project(home: Path, template: Path) -> Path:
 
 
 def run_order(item: pytest.Item) -> int:
-    """Projects set up per variant first (the longest tests), the tests that share the
-    trained project last (it is then ready: see PREBUILD), the others between."""
-    if "trained_project" in getattr(item, "fixturenames", ()):
-        return 2
+    """The longest tests first, so that the many short ones fill the workers' ends: the
+    projects set up per variant, then the stories of the shared trained project (made
+    meanwhile: see PREBUILD), then the rest."""
     callspec = getattr(item, "callspec", None)
-    return 0 if callspec and "project_variant" in callspec.params else 1
+    if callspec and "project_variant" in callspec.params:
+        return 0
+    return 1 if "trained_project" in getattr(item, "fixturenames", ()) else 2
 
 
 # With pytest-xdist, the controlling process only hands tests out: it makes the trained
-# project meanwhile, so that the first workers to need it do not wait idle for it (about
-# 35 s on 2 cores). The tests that need it run last; the others run first.
+# project meanwhile, so that a worker waiting for it leaves no core idle (without it, one
+# worker made it while the other waited, about 35 s on 2 cores).
 PREBUILD = pytest.StashKey[subprocess.Popen[bytes]]()
 
 
