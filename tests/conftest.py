@@ -303,7 +303,10 @@ PREBUILD = pytest.StashKey[subprocess.Popen[bytes]]()
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     controller = config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput")
-    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    # Not when a path, `-k` or `-m` picks some tests: they may not need the project at all.
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS and not (
+        config.option.keyword or config.option.markexpr
+    )
     if not (controller and whole_suite):
         return
     # pytest's own factory, as pytest-xdist reads it to give each worker a folder in it.
